@@ -192,6 +192,9 @@ add('range-max-create-revision', range({ ...PREFIX_K, max_create_revision: '14' 
 add('range-mod-window-camel', range({ ...PREFIX_K, minModRevision: '16', maxModRevision: 17 }));
 add('range-create-window-camel', range({ ...PREFIX_K, minCreateRevision: 14, maxCreateRevision: '14' }));
 add('range-filters-with-limit', range({ ...PREFIX_K, min_mod_revision: '16', limit: 1 }));
+add('range-filters-with-limit-equal-filtered', range({ ...PREFIX_K, min_mod_revision: '16', limit: 2 }));
+add('range-filters-max-mod-limit-1', range({ ...PREFIX_K, max_mod_revision: '15', limit: 1 }));
+add('range-filters-sorted-limit-1', range({ ...PREFIX_K, min_create_revision: '14', sort_order: 'DESCEND', sort_target: 'VALUE', limit: 1 }));
 add('range-filters-with-count-only', range({ ...PREFIX_K, min_create_revision: '15', count_only: true }));
 add('range-filter-matches-nothing', range({ ...PREFIX_K, min_mod_revision: '100' }));
 // ---------------------------------------------------------------- range: JSON / field decoding
@@ -367,18 +370,20 @@ add('delete-bad-base64', del({ key: '%%%' }));
 add('delete-from-key', del({ key: K('z/'), range_end: NUL })); // -> r38 (z/1, z/2 and the non-UTF-8 key)
 add('range-all-after-deletes', range({ key: NUL, range_end: NUL, keys_only: true }));
 add('range-deleted-key-at-past-revision', range({ key: K('foo'), revision: '34' }));
-add('put-recreate-deleted-key', put(kv('foo', 'again', { prev_kv: true }))); // -> r39
+add('put-without-lease-detaches', put(kv('lk', 'v3', { prev_kv: true }))); // -> r39
+add('range-after-lease-detached', range({ key: K('lk') }));
+add('put-recreate-deleted-key', put(kv('foo', 'again', { prev_kv: true }))); // -> r40
 add('range-recreated-key', range({ key: K('foo') }));
 
 // ---------------------------------------------------------------- v3beta aliases
 add('v3beta-range', post('/v3beta/kv/range', { key: K('foo') }));
-add('v3beta-put', post('/v3beta/kv/put', kv('beta', 'b', { prev_kv: true }))); // -> r40
-add('v3beta-deleterange', post('/v3beta/kv/deleterange', { key: K('beta'), prev_kv: true })); // -> r41
+add('v3beta-put', post('/v3beta/kv/put', kv('beta', 'b', { prev_kv: true }))); // -> r41
+add('v3beta-deleterange', post('/v3beta/kv/deleterange', { key: K('beta'), prev_kv: true })); // -> r42
 add('v3beta-range-error', post('/v3beta/kv/range', { key: K('foo'), revision: '1000' }));
 add('v3beta-get-405', { method: 'GET', path: '/v3beta/kv/put' });
 
-// ---------------------------------------------------------------- compaction (store at r41)
-add('compaction-future', compact({ revision: '42' }));
+// ---------------------------------------------------------------- compaction (store at r42)
+add('compaction-future', compact({ revision: '43' }));
 add('compaction-physical', compact({ revision: '16', physical: true }));
 add('compaction-same-again', compact({ revision: '16' }));
 add('compaction-older', compact({ revision: 10 }));
@@ -390,19 +395,19 @@ add('range-revision-zero-after-compaction', range({ key: K('k/a'), revision: 0 }
 add('txn-range-compacted', txn({ success: [{ request_range: { key: K('k/a'), revision: '3' } }] }));
 add('compaction-non-physical', compact({ revision: 20 }));
 add('range-after-non-physical-compaction', range({ key: K('k/a'), revision: '19' }));
-add('compaction-current-revision', compact({ revision: '41', physical: true }));
-add('range-current-after-full-compaction', range({ ...PREFIX_K, revision: '41' }));
+add('compaction-current-revision', compact({ revision: '42', physical: true }));
+add('range-current-after-full-compaction', range({ ...PREFIX_K, revision: '42' }));
 add('v3beta-compaction-compacted', post('/v3beta/kv/compaction', { revision: '30' }));
 add('compaction-bad-body', compact('{"revision":"x"}'));
 
-// ---------------------------------------------------------------- sizes (store at r41)
-add('put-value-1mb-ok', put({ key: K('big'), value: b64(new Uint8Array(1_000_000)) })); // -> r42
+// ---------------------------------------------------------------- sizes (store at r42)
+add('put-value-1mb-ok', put({ key: K('big'), value: b64(new Uint8Array(1_000_000)) })); // -> r43
 add('put-value-too-large', put({ key: K('big'), value: b64(new Uint8Array(1_600_000)) }));
 add('put-value-over-grpc-limit', put({ key: K('big'), value: b64(new Uint8Array(2_200_000)) }));
-add('body-1700kb-unknown-field-ok', put(`{"key":"${K('pad')}","value":"${K('v')}","padding":"${'x'.repeat(1_700_000)}"}`)); // -> r43
+add('body-1700kb-unknown-field-ok', put(`{"key":"${K('pad')}","value":"${K('v')}","padding":"${'x'.repeat(1_700_000)}"}`)); // -> r44
 add('range-big-count-only', range({ key: K('big'), count_only: true }));
-add('delete-big', del({ key: K('big') })); // -> r44
-add('put-value-null', put({ key: K('vnull'), value: null, prev_kv: null })); // -> r45
+add('delete-big', del({ key: K('big') })); // -> r45
+add('put-value-null', put({ key: K('vnull'), value: null, prev_kv: null })); // -> r46
 add('range-value-null-key', range({ key: K('vnull') }));
 add('range-huge-limit-everything', range({ key: NUL, range_end: NUL, limit: '9223372036854775807', keys_only: true }));
 
