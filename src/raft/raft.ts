@@ -42,7 +42,12 @@ export interface Config {
   heartbeatTick: number;
   /** The durable log. Raft only reads it; the application writes it while handling a Ready. */
   storage: Storage;
-  /** The last index the application has applied (on restart). Default: the storage's snapshot index. */
+  /**
+   * The last index the application has applied (on restart); committed
+   * entries after it are handed out again. Default: storage.firstIndex()-1,
+   * which is older than the snapshot if the log was kept behind it: pass the
+   * application's own applied index.
+   */
   applied?: number;
   /** Upper bound of the entries' size in one MsgApp (at least one entry is always sent). */
   maxSizePerMsg: number;
