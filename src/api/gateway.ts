@@ -1,0 +1,86 @@
+import type { Context, Hono } from 'hono';
+import { EtcdError } from '../server/errors.ts';
+import { errorBody, type HeaderInfo } from './json/encode.ts';
+import { DecodeError, decodeBody, type MessageDesc } from './json/proto-decode.ts';
+import { messageSize } from './json/proto-size.ts';
+import { httpStatusOf } from './grpc-status.ts';
+
+/** What every gateway route needs to know of the member and its limits. */
+export interface GatewayContext {
+  headerInfo(): HeaderInfo;
+  maxRequestBytes: number;
+  maxTxnOps: number;
+  /** Null while auth is off: then any token is refused, as etcd does. */
+  authEnabled(): boolean;
+}
+
+// gRPC's own cap sits this far above max-request-bytes in etcd (grpcOverheadBytes).
+const GRPC_OVERHEAD = 512 * 1024;
+// InternalRaftRequest wraps the request with a header holding a request id: about this many bytes.
+const RAFT_ENVELOPE = 16;
+
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'POST, GET, OPTIONS, PUT, DELETE',
+  'access-control-allow-headers': 'accept, content-type, authorization',
+};
+export const JSON_HEADERS = { ...CORS_HEADERS, 'content-type': 'application/json' };
+export const TEXT_HEADERS = { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8' };
+
+export class GatewayError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errorResponse(c: Context, err: unknown): Response {
+  if (err instanceof EtcdError || err instanceof GatewayError) {
+    return c.body(errorBody(err.message, err.code), httpStatusOf(err.code) as 400, JSON_HEADERS);
+  }
+  if (err instanceof DecodeError) return c.body(errorBody(err.message, 3), 400, JSON_HEADERS);
+  console.error('edgecd: unexpected error serving', c.req.path, err);
+  const message = err instanceof Error ? err.message : String(err);
+  return c.body(errorBody(message, 2), 500, JSON_HEADERS);
+}
+
+export interface RouteSpec<Req> {
+  desc: MessageDesc;
+  /** Whether the request becomes a raft entry (so the raft-size limit applies). */
+  raft: boolean;
+  handle(req: Req, c: Context): Promise<string> | string;
+}
+
+/** Reads, decodes and size-checks a request, runs it, and answers JSON or etcd's error. */
+export function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
+  return async (c: Context): Promise<Response> => {
+    try {
+      const auth = c.req.header('authorization');
+      if (auth && !g.authEnabled()) throw new GatewayError(16, 'etcdserver: invalid auth token');
+      const body = new Uint8Array(await c.req.arrayBuffer());
+      const req = decodeBody<Req>(body, spec.desc);
+      const size = messageSize(req as Record<string, unknown>, spec.desc);
+      const grpcMax = g.maxRequestBytes + GRPC_OVERHEAD;
+      if (size > grpcMax) throw new GatewayError(8, `grpc: received message larger than max (${size} vs. ${grpcMax})`);
+      if (spec.raft && size + RAFT_ENVELOPE > g.maxRequestBytes) throw new GatewayError(3, 'etcdserver: request is too large');
+      const out = await spec.handle(req, c);
+      return c.body(out, 200, JSON_HEADERS);
+    } catch (err) {
+      return errorResponse(c, err);
+    }
+  };
+}
+
+const methodNotAllowed = (c: Context) =>
+  c.req.method === 'HEAD' ? c.body(null, 405, TEXT_HEADERS) : c.body('Method Not Allowed\n', 405, TEXT_HEADERS);
+
+/** Registers a POST route under /v3 and its /v3beta alias; other methods answer 405. */
+export function gatewayRoute<Req>(app: Hono, path: string, g: GatewayContext, spec: RouteSpec<Req>): void {
+  const handler = gatewayHandler(g, spec);
+  for (const prefix of ['/v3', '/v3beta']) {
+    app.post(prefix + path, handler);
+    app.on(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'], prefix + path, methodNotAllowed);
+  }
+}

@@ -1,0 +1,73 @@
+import type { Hono } from 'hono';
+import type { Member } from '../../server/member.ts';
+import type {
+  CompactionRequest,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  TxnRequest,
+  CompactionResponse,
+} from '../../server/rpc-types.ts';
+import { checkDelete, checkPut, checkRange, checkTxn } from '../../server/validate.ts';
+import { deleteRangeResponse, headerOnly, putResponse, rangeResponse, txnResponse } from '../json/encode.ts';
+import {
+  CompactionRequestDesc,
+  DeleteRangeRequestDesc,
+  PutRequestDesc,
+  RangeRequestDesc,
+  TxnRequestDesc,
+} from '../json/kv-messages.ts';
+import { gatewayRoute, type GatewayContext } from '../gateway.ts';
+
+/** /v3/kv/*: range, put, deleterange, txn, compaction. */
+export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
+  gatewayRoute<RangeRequest>(app, '/kv/range', g, {
+    desc: RangeRequestDesc,
+    raft: false,
+    async handle(req) {
+      checkRange(req);
+      const a = await member.read(req.serializable, () => member.range(req));
+      if (a.done) await a.done;
+      return rangeResponse(a.resp, g.headerInfo());
+    },
+  });
+  gatewayRoute<PutRequest>(app, '/kv/put', g, {
+    desc: PutRequestDesc,
+    raft: true,
+    async handle(req) {
+      checkPut(req);
+      const a = await member.propose<PutResponse>({ put: req });
+      return putResponse(a.resp, g.headerInfo());
+    },
+  });
+  gatewayRoute<DeleteRangeRequest>(app, '/kv/deleterange', g, {
+    desc: DeleteRangeRequestDesc,
+    raft: true,
+    async handle(req) {
+      checkDelete(req);
+      const a = await member.propose<DeleteRangeResponse>({ deleteRange: req });
+      return deleteRangeResponse(a.resp, g.headerInfo());
+    },
+  });
+  gatewayRoute<TxnRequest>(app, '/kv/txn', g, {
+    desc: TxnRequestDesc,
+    raft: true,
+    async handle(req) {
+      checkTxn(req, g.maxTxnOps);
+      const a = await member.txn(req);
+      if (a.done) await a.done;
+      return txnResponse(a.resp, g.headerInfo());
+    },
+  });
+  gatewayRoute<CompactionRequest>(app, '/kv/compaction', g, {
+    desc: CompactionRequestDesc,
+    raft: true,
+    async handle(req) {
+      const a = await member.propose<CompactionResponse>({ compaction: req });
+      if (a.done) await a.done;
+      return headerOnly(a.resp.header, g.headerInfo());
+    },
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * etcd's command-line flags (and their ETCD_* environment variables) that edgecd understands.
+ * Unknown flags and bad values are refused at start, with the flag's name in the message.
+ */
+
+export type FlagType = 'string' | 'int' | 'bool' | 'enum' | 'urls';
+
+export interface FlagSpec {
+  name: string;
+  type: FlagType;
+  default: string;
+  help: string;
+  choices?: string[];
+  /** Environment variable that also sets it (default ETCD_<NAME>). */
+  env?: string;
+}
+
+export const FLAGS: FlagSpec[] = [
+  { name: 'name', type: 'string', default: 'default', help: 'Human-readable name for this member.' },
+  { name: 'data-dir', type: 'string', default: '', help: 'Path to the data directory (default: ${name}.edgecd).' },
+  { name: 'database-url', type: 'string', default: '', help: 'Postgres URL for this member; without it an embedded PGlite database lives under --data-dir.', env: 'DATABASE_URL' },
+  { name: 'listen-client-urls', type: 'urls', default: 'http://127.0.0.1:2379', help: 'URLs to listen on for client traffic.' },
+  { name: 'advertise-client-urls', type: 'urls', default: 'http://127.0.0.1:2379', help: "This member's client URLs to advertise to the cluster." },
+  { name: 'listen-peer-urls', type: 'urls', default: 'http://127.0.0.1:2380', help: 'URLs to listen on for peer traffic.' },
+  { name: 'initial-advertise-peer-urls', type: 'urls', default: 'http://127.0.0.1:2380', help: "This member's peer URLs to advertise to the cluster." },
+  { name: 'initial-cluster', type: 'string', default: '', help: 'Initial cluster configuration, name=peerURL,... (default: ${name}=<initial-advertise-peer-urls>).' },
+  { name: 'initial-cluster-state', type: 'enum', default: 'new', choices: ['new', 'existing'], help: "Initial cluster state ('new' or 'existing')." },
+  { name: 'initial-cluster-token', type: 'string', default: 'etcd-cluster', help: 'Initial cluster token, keeps clusters apart.' },
+  { name: 'heartbeat-interval', type: 'int', default: '100', help: 'Time (in milliseconds) of a heartbeat interval.' },
+  { name: 'election-timeout', type: 'int', default: '1000', help: 'Time (in milliseconds) for an election to timeout.' },
+  { name: 'snapshot-count', type: 'int', default: '100000', help: 'Number of committed transactions to trigger a snapshot.' },
+  { name: 'quota-backend-bytes', type: 'int', default: '2147483648', help: 'Raise alarms when the database size exceeds the given quota.' },
+  { name: 'max-request-bytes', type: 'int', default: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
+  { name: 'max-txn-ops', type: 'int', default: '128', help: 'Maximum number of operations permitted in a transaction.' },
+  { name: 'auto-compaction-retention', type: 'string', default: '0', help: 'Auto compaction retention (0 = off); hours, or revisions in revision mode.' },
+  { name: 'auto-compaction-mode', type: 'enum', default: 'periodic', choices: ['periodic', 'revision'], help: "Interpret retention as 'periodic' or 'revision'." },
+  { name: 'auth-token', type: 'string', default: 'jwt', help: "Auth token type: 'jwt' (edgecd's default, HS256 with a generated key) or 'simple'." },
+  { name: 'cors', type: 'string', default: '*', help: 'Comma-separated origins allowed for CORS.' },
+  { name: 'cert-file', type: 'string', default: '', help: 'Path to the client server TLS cert file.' },
+  { name: 'key-file', type: 'string', default: '', help: 'Path to the client server TLS key file.' },
+  { name: 'client-cert-auth', type: 'bool', default: 'false', help: 'Enable client cert authentication.' },
+  { name: 'trusted-ca-file', type: 'string', default: '', help: 'Path to the client server TLS trusted CA file.' },
+  { name: 'peer-cert-file', type: 'string', default: '', help: 'Path to the peer server TLS cert file.' },
+  { name: 'peer-key-file', type: 'string', default: '', help: 'Path to the peer server TLS key file.' },
+  { name: 'peer-client-cert-auth', type: 'bool', default: 'false', help: 'Enable peer client cert authentication.' },
+  { name: 'peer-trusted-ca-file', type: 'string', default: '', help: 'Path to the peer server TLS trusted CA file.' },
+  { name: 'log-level', type: 'enum', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },
+];
+
+export class FlagError extends Error {}
+
+export type FlagValues = Record<string, string | number | boolean | string[]>;
+
+const envName = (f: FlagSpec) => f.env ?? `ETCD_${f.name.toUpperCase().replace(/-/g, '_')}`;
+
+function convert(f: FlagSpec, raw: string, from: string): string | number | boolean | string[] {
+  switch (f.type) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new FlagError(`invalid value "${raw}" for ${from}: want an integer`);
+      return Number(raw.trim());
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', ''].includes(v)) return true;
+      if (['false', '0'].includes(v)) return false;
+      throw new FlagError(`invalid value "${raw}" for ${from}: want true or false`);
+    }
+    case 'enum':
+      if (!f.choices!.includes(raw)) throw new FlagError(`invalid value "${raw}" for ${from}: want one of ${f.choices!.join(', ')}`);
+      return raw;
+    case 'urls': {
+      const urls = raw.split(',').map((u) => u.trim()).filter(Boolean);
+      for (const u of urls) {
+        let parsed: URL;
+        try {
+          parsed = new URL(u);
+        } catch {
+          throw new FlagError(`invalid URL "${u}" for ${from}`);
+        }
+        if (!['http:', 'https:'].includes(parsed.protocol)) throw new FlagError(`invalid URL "${u}" for ${from}: scheme must be http or https`);
+      }
+      if (urls.length === 0) throw new FlagError(`${from} needs at least one URL`);
+      return urls;
+    }
+    default:
+      return raw;
+  }
+}
+
+export interface ParsedArgs {
+  values: FlagValues;
+  help: boolean;
+  version: boolean;
+}
+
+/** Flags on the command line win over ETCD_* variables, which win over defaults. */
+export function parseFlags(argv: string[], env: Record<string, string | undefined>): ParsedArgs {
+  const byName = new Map(FLAGS.map((f) => [f.name, f]));
+  const values: FlagValues = {};
+  for (const f of FLAGS) {
+    const e = env[envName(f)];
+    values[f.name] = e !== undefined && e !== '' ? convert(f, e, envName(f)) : f.type === 'urls' || f.type === 'int' || f.type === 'bool' ? convert(f, f.default, `--${f.name}`) : f.default;
+  }
+  let help = false;
+  let version = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (arg === '--version') {
+      version = true;
+      continue;
+    }
+    if (!arg.startsWith('-')) throw new FlagError(`unexpected argument "${arg}"`);
+    const body = arg.replace(/^--?/, '');
+    const eq = body.indexOf('=');
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const f = byName.get(name);
+    if (!f) throw new FlagError(`unknown flag: --${name} (see --help)`);
+    let raw: string;
+    if (eq >= 0) raw = body.slice(eq + 1);
+    else if (f.type === 'bool' && (i + 1 >= argv.length || argv[i + 1].startsWith('-') || !/^(true|false|1|0)$/i.test(argv[i + 1]))) raw = 'true';
+    else {
+      if (i + 1 >= argv.length) throw new FlagError(`flag needs an argument: --${name}`);
+      raw = argv[++i];
+    }
+    values[name] = convert(f, raw, `--${name}`);
+  }
+  return { values, help, version };
+}
+
+export function usage(): string {
+  const lines = ['Usage: edgecd [flags]', '', 'An etcd-compatible key-value store served as etcd v3 JSON over HTTP.', '', 'Flags:'];
+  for (const f of FLAGS) {
+    lines.push(`  --${f.name}${f.type === 'bool' ? '' : ` <${f.type === 'urls' ? 'urls' : f.type}>`}`);
+    lines.push(`      ${f.help} (default "${f.default}"; env ${envName(f)})`);
+  }
+  lines.push('  --help', '      Show this help.', '  --version', '      Print the version.');
+  return lines.join('\n');
+}

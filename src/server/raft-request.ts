@@ -1,0 +1,25 @@
+import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from './rpc-types.ts';
+
+/** What one raft entry carries: a write the state machine applies (etcd's InternalRaftRequest). */
+export interface RaftRequest {
+  /** Unique per proposing member, so the proposer can find its waiter when the entry applies. */
+  id: string;
+  put?: PutRequest;
+  deleteRange?: DeleteRangeRequest;
+  txn?: TxnRequest;
+  compaction?: CompactionRequest;
+}
+
+// Fields that hold int64 ids, kept as bigint in memory and as decimal strings on the wire.
+const BIGINT_FIELDS = new Set(['lease', 'ID']);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeRaftRequest(r: RaftRequest): Uint8Array {
+  return encoder.encode(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+export function decodeRaftRequest(data: Uint8Array): RaftRequest {
+  return JSON.parse(decoder.decode(data), (k, v) => (BIGINT_FIELDS.has(k) && typeof v === 'string' ? BigInt(v) : v));
+}

@@ -1,0 +1,157 @@
+import { eq, sql as dsql } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { Connection, Sql } from './db.ts';
+import { meta, raftState } from './schema.ts';
+
+/** A raft log entry as stored. */
+export interface StoredEntry {
+  index: number;
+  term: number;
+  kind: number;
+  data: Uint8Array;
+}
+
+export interface HardStateRow {
+  term: number;
+  vote: string;
+  commit: number;
+}
+
+/** One MVCC revision row. key and value are latin1 byte strings. */
+export interface KvRow {
+  main: number;
+  sub: number;
+  key: string;
+  value: string;
+  createRev: number;
+  version: number;
+  lease: bigint;
+  tombstone: boolean;
+}
+
+/** Everything one write transaction makes durable: a ready() batch plus applied state. */
+export interface Batch {
+  entries: StoredEntry[];
+  hardState?: HardStateRow;
+  rows: KvRow[];
+  /** Compactions applied after `rows`, in order: rows they obsolete are deleted in the same transaction. */
+  compactions: number[];
+  /** The raft index the rows and compactions bring the applied state up to. */
+  appliedIndex?: number;
+  compactRev?: number;
+  /** The MVCC revision after the applied state: compaction may leave no row that shows it. */
+  revision?: number;
+  /** Log entries at or below this index are no longer needed. */
+  truncateLogTo?: number;
+}
+
+const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
+const latin1 = (b: Buffer) => b.toString('latin1');
+
+/** The member's durable state in its own Postgres: the hot statements are raw and prepared. */
+export class MemberStore {
+  private readonly sql: Sql;
+
+  constructor(private readonly conn: Connection) {
+    this.sql = conn.sql;
+  }
+
+  async commit(b: Batch): Promise<void> {
+    // Only entries and hard state need to be on disk before an answer; applied rows can be
+    // rebuilt from the log, so a rows-only batch skips the flush.
+    const mustSync = b.entries.length > 0 || b.hardState !== undefined;
+    await this.sql.begin(async (tx) => {
+      if (!mustSync) await tx`SET LOCAL synchronous_commit TO OFF`;
+      if (b.entries.length > 0) {
+        const e = b.entries;
+        await tx`DELETE FROM raft_log WHERE idx >= ${e[0].index}`;
+        await tx`INSERT INTO raft_log (idx, term, kind, data)
+          SELECT i, t, k, decode(d, 'hex') FROM unnest(${e.map((x) => x.index)}::bigint[], ${e.map((x) => x.term)}::bigint[],
+            ${e.map((x) => x.kind)}::smallint[], ${e.map((x) => Buffer.from(x.data).toString('hex'))}::text[]) AS u(i, t, k, d)`;
+      }
+      if (b.hardState) {
+        const h = b.hardState;
+        await tx`INSERT INTO raft_state (id, term, vote, commit) VALUES (1, ${h.term}, ${h.vote}, ${h.commit})
+          ON CONFLICT (id) DO UPDATE SET term = EXCLUDED.term, vote = EXCLUDED.vote, commit = EXCLUDED.commit`;
+      }
+      if (b.rows.length > 0) {
+        const r = b.rows;
+        await tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
+          SELECT m, s, decode(k, 'hex'), decode(v, 'hex'), c, ver, l, t::bool FROM unnest(
+            ${r.map((x) => x.main)}::bigint[], ${r.map((x) => x.sub)}::int[], ${r.map((x) => hex(x.key))}::text[],
+            ${r.map((x) => hex(x.value))}::text[], ${r.map((x) => x.createRev)}::bigint[], ${r.map((x) => x.version)}::bigint[],
+            ${r.map((x) => x.lease.toString())}::bigint[], ${r.map((x) => (x.tombstone ? 't' : 'f'))}::text[]) AS u(m, s, k, v, c, ver, l, t)
+          ON CONFLICT (main, sub) DO NOTHING`;
+      }
+      for (const rev of b.compactions) {
+        // Keep, per key, the newest revision at or below rev unless it is a tombstone (etcd's keep set).
+        await tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
+          SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`;
+      }
+      if (b.appliedIndex !== undefined) await this.setMeta(tx, 'consistent_index', String(b.appliedIndex));
+      if (b.revision !== undefined) await this.setMeta(tx, 'revision', String(b.revision));
+      if (b.compactRev !== undefined) await this.setMeta(tx, 'compact_rev', String(b.compactRev));
+      if (b.truncateLogTo !== undefined) await tx`DELETE FROM raft_log WHERE idx <= ${b.truncateLogTo}`;
+    });
+  }
+
+  private async setMeta(tx: Sql | postgres.TransactionSql, name: string, value: string): Promise<void> {
+    await tx`INSERT INTO meta (name, value) VALUES (${name}, ${value}) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`;
+  }
+
+  async getMeta(name: string): Promise<string | undefined> {
+    const rows = await this.conn.db.select().from(meta).where(eq(meta.name, name));
+    return rows[0]?.value;
+  }
+
+  async putMeta(name: string, value: string): Promise<void> {
+    await this.setMeta(this.sql, name, value);
+  }
+
+  async hardState(): Promise<HardStateRow | undefined> {
+    const rows = await this.conn.db.select().from(raftState).where(eq(raftState.id, 1));
+    return rows[0] ? { term: rows[0].term, vote: rows[0].vote, commit: rows[0].commit } : undefined;
+  }
+
+  async entriesAfter(index: number): Promise<StoredEntry[]> {
+    const rows = await this.sql`SELECT idx::float8 AS idx, term::float8 AS term, kind, data FROM raft_log WHERE idx > ${index} ORDER BY idx`;
+    return rows.map((r) => ({ index: r.idx, term: r.term, kind: r.kind, data: new Uint8Array(r.data) }));
+  }
+
+  /** Streams every stored revision, oldest first, without values. */
+  async forEachRevision(fn: (r: Omit<KvRow, 'value' | 'lease'>) => void): Promise<void> {
+    await this.sql`SELECT main::float8 AS main, sub, key, create_rev::float8 AS c, version::float8 AS v, tombstone
+      FROM kv ORDER BY main, sub`.cursor(5000, (rows) => {
+      for (const r of rows) fn({ main: r.main, sub: r.sub, key: latin1(r.key), createRev: r.c, version: r.v, tombstone: r.tombstone });
+    });
+  }
+
+  /** Streams the newest row of every key that is live now. */
+  async forEachLiveValue(fn: (r: KvRow) => void): Promise<void> {
+    await this.sql`SELECT * FROM (SELECT DISTINCT ON (key) main::float8 AS main, sub, key, value, create_rev::float8 AS c,
+        version::float8 AS v, lease::text AS lease, tombstone FROM kv ORDER BY key, main DESC, sub DESC) latest
+      WHERE NOT tombstone`.cursor(5000, (rows) => {
+      for (const r of rows) {
+        fn({ main: r.main, sub: r.sub, key: latin1(r.key), value: latin1(r.value), createRev: r.c, version: r.v, lease: BigInt(r.lease), tombstone: false });
+      }
+    });
+  }
+
+  async values(revs: { main: number; sub: number }[]): Promise<Map<string, { value: string; lease: bigint }>> {
+    const out = new Map<string, { value: string; lease: bigint }>();
+    if (revs.length === 0) return out;
+    const rows = await this.sql`SELECT kv.main::float8 AS main, kv.sub, kv.value, kv.lease::text AS lease FROM kv
+      JOIN unnest(${revs.map((r) => r.main)}::bigint[], ${revs.map((r) => r.sub)}::int[]) AS w(m, s) ON kv.main = w.m AND kv.sub = w.s`;
+    for (const r of rows) out.set(`${r.main}.${r.sub}`, { value: latin1(r.value), lease: BigInt(r.lease) });
+    return out;
+  }
+
+  async databaseSize(): Promise<number> {
+    const rows = await this.conn.db.execute(dsql`SELECT pg_database_size(current_database())::float8 AS size`);
+    return Number((rows as unknown as { size: number }[])[0].size);
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+}

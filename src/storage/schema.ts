@@ -1,0 +1,53 @@
+import { bigint, boolean, customType, index, integer, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+});
+
+const int64 = (name: string) => bigint(name, { mode: 'number' });
+
+/** Raft log entries not yet compacted away. kind: 0 normal, 1 conf change. */
+export const raftLog = pgTable('raft_log', {
+  idx: int64('idx').primaryKey(),
+  term: int64('term').notNull(),
+  kind: smallint('kind').notNull(),
+  data: bytea('data').notNull(),
+});
+
+/** Raft hard state: one row (id = 1). */
+export const raftState = pgTable('raft_state', {
+  id: smallint('id').primaryKey(),
+  term: int64('term').notNull(),
+  vote: text('vote').notNull(),
+  commit: int64('commit').notNull(),
+});
+
+/** The latest raft snapshot's metadata (one row); its data is the MVCC state in the kv table. */
+export const raftSnapshot = pgTable('raft_snapshot', {
+  id: smallint('id').primaryKey(),
+  idx: int64('idx').notNull(),
+  term: int64('term').notNull(),
+  confState: text('conf_state').notNull(),
+});
+
+/** Small named values: consistent_index, compact_rev, cluster and member ids. */
+export const meta = pgTable('meta', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+});
+
+/** Every MVCC revision not yet compacted: one row per (main, sub), tombstones included. */
+export const kv = pgTable(
+  'kv',
+  {
+    main: int64('main').notNull(),
+    sub: integer('sub').notNull(),
+    key: bytea('key').notNull(),
+    value: bytea('value').notNull(),
+    createRev: int64('create_rev').notNull(),
+    version: int64('version').notNull(),
+    lease: bigint('lease', { mode: 'bigint' }).notNull(),
+    tombstone: boolean('tombstone').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.main, t.sub] }), index('kv_key_rev').on(t.key, t.main, t.sub)],
+);
