@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Member } from '../server/member.ts';
 import { CORS_HEADERS, TEXT_HEADERS, type GatewayContext } from './gateway.ts';
 import { kvRoutes } from './routes/kv.ts';
+import { leaseRoutes } from './routes/lease.ts';
 
 export const VERSION = { etcdserver: '3.4.23', etcdcluster: '3.4.0' };
 
@@ -26,6 +27,7 @@ export function createApp(member: Member, opts: AppOptions): Hono {
   app.options('*', (c) => c.body(null, 200, CORS_HEADERS));
 
   kvRoutes(app, g, member);
+  leaseRoutes(app, g, member);
 
   app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { ...CORS_HEADERS, 'content-type': 'application/json' }));
   app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', (c) => c.body('Method Not Allowed\n', 405, { ...TEXT_HEADERS, allow: 'GET' }));

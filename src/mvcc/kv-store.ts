@@ -137,7 +137,7 @@ export class WriteTxn {
     const sub = this.changes.length;
     ki.put({ main: rev, sub });
     ki.latest = kv;
-    this.changes.push({ sub, kv, tombstone: false });
+    this.changes.push({ sub, kv, tombstone: false, prevLease: prev ? prev.lease : 0n });
     return kv;
   }
 
@@ -155,6 +155,7 @@ export class WriteTxn {
         sub,
         kv: { key: ki.key, value: '', createRevision: 0, modRevision: rev, version: 0, lease: 0n },
         tombstone: true,
+        prevLease: old ? old.lease : 0n,
       });
     }
     return { deleted: prev.length, prev };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Lessor } from '../lease/lessor.ts';
 import { KvStore, revKey } from '../mvcc/kv-store.ts';
 import type { KvRow, MemberStore } from '../storage/member-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, isTxnReadonly, type KvContext, type Waits } from './apply-kv.ts';
@@ -13,6 +14,14 @@ export interface MemberOptions {
   rowFlushDelayMs?: number;
   /** Log entries kept behind the applied index (for slow followers, later). */
   logRetention?: number;
+  /** Shortest lease TTL in seconds: etcd's 1.5 election timeouts, rounded up. */
+  minLeaseTtl?: number;
+}
+
+export interface LeaseGrantResult {
+  header: { revision: number };
+  ID: bigint;
+  TTL: number;
 }
 
 /** An answer plus the history reads it still waits on. */
@@ -31,6 +40,7 @@ const settle = (waits: Waits): Promise<void> | undefined => (waits.length ? Prom
  */
 export class Member {
   readonly kv: KvStore;
+  readonly lessor: Lessor;
   clusterId = 0n;
   memberId = 0n;
   appliedIndex = 0;
@@ -41,6 +51,7 @@ export class Member {
   private readonly unflushed = new Map<string, KvRow>();
   private pendingRows: KvRow[] = [];
   private pendingCompactions: { rev: number; done: () => void }[] = [];
+  private pendingLeaseOps: { id: bigint; ttl?: number }[] = [];
   private looping = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private reqSeq = 0;
@@ -55,7 +66,8 @@ export class Member {
     private readonly opts: MemberOptions,
   ) {
     this.kv = new KvStore({ values: (revs) => this.historyValues(revs) });
-    this.kvCtx = { store: this.kv, leaseExists: () => false };
+    this.lessor = new Lessor(opts.minLeaseTtl ?? 2);
+    this.kvCtx = { store: this.kv, leaseExists: (id) => this.lessor.exists(id) };
   }
 
   static async open(db: MemberStore, opts: MemberOptions): Promise<Member> {
@@ -90,6 +102,8 @@ export class Member {
       };
     });
     this.kv.currentRev = rev;
+    for (const l of await this.db.leases()) this.lessor.restore(l.id, l.ttl);
+    for (const ki of index.entries()) if (ki.latest && ki.latest.lease !== 0n) this.lessor.attach(ki.latest.lease, ki.key);
     const entries = await this.db.entriesAfter(this.appliedIndex);
     let last = this.appliedIndex;
     for (const e of entries) {
@@ -159,7 +173,11 @@ export class Member {
 
   private async loop(): Promise<void> {
     try {
-      while (this.node.hasReady() || (this.pendingRows.length > 0 && this.flushDue) || this.pendingCompactions.length > 0) {
+      while (
+        this.node.hasReady() ||
+        ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && this.flushDue) ||
+        this.pendingCompactions.length > 0
+      ) {
         const rd = this.node.hasReady() ? this.node.ready() : { entries: [], committedEntries: [] as LogReady['committedEntries'] };
         await this.persist(rd);
         for (const e of rd.committedEntries) this.applyEntry(e.index, e.data);
@@ -171,7 +189,7 @@ export class Member {
       this.looping = false;
       this.flushDue = false;
     }
-    if (this.pendingRows.length > 0 && !this.flushTimer && !this.failed) {
+    if ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && !this.flushTimer && !this.failed) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
         this.flushDue = true;
@@ -185,8 +203,10 @@ export class Member {
   private async persist(rd: LogReady): Promise<void> {
     const rows = this.pendingRows;
     const compactions = this.pendingCompactions;
+    const leaseOps = this.pendingLeaseOps;
     this.pendingRows = [];
     this.pendingCompactions = [];
+    this.pendingLeaseOps = [];
     const applied = this.appliedIndex;
     const retention = this.opts.logRetention ?? 10_000;
     const truncate = applied - retention > this.lastTruncate + 1000 ? applied - retention : undefined;
@@ -195,6 +215,7 @@ export class Member {
       hardState: rd.hardState,
       rows,
       compactions: compactions.map((c) => c.rev),
+      leaseOps,
       appliedIndex: applied,
       compactRev: compactions.length ? compactions[compactions.length - 1].rev : undefined,
       revision: this.kv.currentRev,
@@ -232,6 +253,17 @@ export class Member {
         const flushed = new Promise<void>((done) => this.pendingCompactions.push({ rev, done }));
         if (req.compaction.physical) waits.push(flushed);
         this.kick();
+      } else if (req.leaseGrant) {
+        const lease = this.lessor.grant(req.leaseGrant.ID, req.leaseGrant.TTL);
+        this.pendingLeaseOps.push({ id: lease.id, ttl: lease.ttl });
+        resp = { header: { revision: this.kv.currentRev }, ID: lease.id, TTL: lease.ttl } satisfies LeaseGrantResult;
+      } else if (req.leaseRevoke) {
+        const keys = this.lessor.revoke(req.leaseRevoke.ID);
+        const txn = this.kv.write();
+        for (const key of keys) txn.deleteRange(key, undefined);
+        txn.end();
+        this.pendingLeaseOps.push({ id: req.leaseRevoke.ID });
+        resp = { header: { revision: this.kv.currentRev } };
       }
       this.queueRows(before);
       waiter?.resolve({ resp, done: settle(waits) });
@@ -246,6 +278,8 @@ export class Member {
     if (this.kv.currentRev === before || !changes) return;
     const main = this.kv.currentRev;
     for (const c of changes) {
+      if (c.prevLease !== 0n && (c.tombstone || c.prevLease !== c.kv.lease)) this.lessor.detach(c.prevLease, c.kv.key);
+      if (!c.tombstone && c.kv.lease !== 0n) this.lessor.attach(c.kv.lease, c.kv.key);
       const row: KvRow = {
         main,
         sub: c.sub,
@@ -278,7 +312,7 @@ export class Member {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushDue = true;
     while (this.looping) await new Promise((r) => setTimeout(r, 5));
-    if (!this.failed && (this.pendingRows.length || this.pendingCompactions.length)) {
+    if (!this.failed && (this.pendingRows.length || this.pendingCompactions.length || this.pendingLeaseOps.length)) {
       await this.persist({ entries: [], committedEntries: [] });
     }
     for (const w of this.waiters.values()) w.reject(Errors.stopped());

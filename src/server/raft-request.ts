@@ -8,6 +8,8 @@ export interface RaftRequest {
   deleteRange?: DeleteRangeRequest;
   txn?: TxnRequest;
   compaction?: CompactionRequest;
+  leaseGrant?: { ID: bigint; TTL: number };
+  leaseRevoke?: { ID: bigint };
 }
 
 // Fields that hold int64 ids, kept as bigint in memory and as decimal strings on the wire.

@@ -41,6 +41,8 @@ export interface Batch {
   compactRev?: number;
   /** The MVCC revision after the applied state: compaction may leave no row that shows it. */
   revision?: number;
+  /** Lease grants (ttl set) and revokes (ttl undefined), in apply order. */
+  leaseOps?: { id: bigint; ttl?: number }[];
   /** Log entries at or below this index are no longer needed. */
   truncateLogTo?: number;
 }
@@ -87,6 +89,10 @@ export class MemberStore {
         // Keep, per key, the newest revision at or below rev unless it is a tombstone (etcd's keep set).
         await tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
           SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`;
+      }
+      for (const l of b.leaseOps ?? []) {
+        if (l.ttl === undefined) await tx`DELETE FROM leases WHERE id = ${l.id.toString()}`;
+        else await tx`INSERT INTO leases (id, ttl) VALUES (${l.id.toString()}, ${l.ttl}) ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl`;
       }
       if (b.appliedIndex !== undefined) await this.setMeta(tx, 'consistent_index', String(b.appliedIndex));
       if (b.revision !== undefined) await this.setMeta(tx, 'revision', String(b.revision));
@@ -135,6 +141,11 @@ export class MemberStore {
         fn({ main: r.main, sub: r.sub, key: latin1(r.key), value: latin1(r.value), createRev: r.c, version: r.v, lease: BigInt(r.lease), tombstone: false });
       }
     });
+  }
+
+  async leases(): Promise<{ id: bigint; ttl: number }[]> {
+    const rows = await this.sql`SELECT id::text AS id, ttl::float8 AS ttl FROM leases`;
+    return rows.map((r) => ({ id: BigInt(r.id), ttl: r.ttl }));
   }
 
   async values(revs: { main: number; sub: number }[]): Promise<Map<string, { value: string; lease: bigint }>> {

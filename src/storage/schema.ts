@@ -51,3 +51,9 @@ export const kv = pgTable(
   },
   (t) => [primaryKey({ columns: [t.main, t.sub] }), index('kv_key_rev').on(t.key, t.main, t.sub)],
 );
+
+/** Leases granted and not yet revoked; the keys they hold are found from the kv rows. */
+export const leases = pgTable('leases', {
+  id: bigint('id', { mode: 'bigint' }).primaryKey(),
+  ttl: int64('ttl').notNull(),
+});

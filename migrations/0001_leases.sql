@@ -1,0 +1,4 @@
+CREATE TABLE "leases" (
+	"id" bigint PRIMARY KEY NOT NULL,
+	"ttl" bigint NOT NULL
+);
