@@ -503,15 +503,20 @@ export class Raft {
         this.becomeFollower(m.term, None);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === 'MsgHeartbeat' || m.type === 'MsgApp')) {
+      if (m.type === 'MsgHeartbeat' || m.type === 'MsgApp') {
         // A leader of an older term, possibly cut off from a cluster that
         // moved on (or we raised our term while partitioned). Tell it our
-        // term so that it steps down; otherwise, with CheckQuorum or PreVote,
-        // nothing would ever advance its term.
+        // term so that it steps down (§5.1). etcd only does this with
+        // CheckQuorum or PreVote, relying otherwise on our campaigning at the
+        // higher term; but a learner never campaigns, and would then never
+        // hear from the leader again.
         this.send(msg({ type: 'MsgAppResp', to: m.from }));
-      } else if (m.type === 'MsgPreVote') {
-        // Reject so that a pre-candidate from an older term learns our term.
-        this.send(msg({ type: 'MsgPreVoteResp', to: m.from, term: this.term, reject: true }));
+      } else if (m.type === 'MsgPreVote' || m.type === 'MsgVote') {
+        // Reject (§5.1) so that a candidate from an older term learns our
+        // term. Without this, a candidate that we do not know as a peer (our
+        // configuration is stale) and whose vote we need could stay behind
+        // our term forever, while we keep raising ours.
+        this.send(msg({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true }));
       }
       // Ignore any other message with an older term.
       return;

@@ -143,6 +143,7 @@ export class World {
   private nextSpare: number;
   private everMember = new Set<NodeId>();
   private proposalSeq = 0;
+  private starts = 0;
   /** Proposal key -> index where it was first applied. */
   private ackedAt = new Map<string, number>();
   /** ReadIndex context -> max commit index known anywhere when the read was issued. */
@@ -167,8 +168,13 @@ export class World {
     this.snapEvery = r.pick([5, 10, 25, 60, 1000]);
     this.chaosTicks = opts.chaosTicks ?? r.range(120, 300);
     this.healTicks = opts.healTicks ?? 600;
-    const lvl = () => r.pick([0, 0.5, 1, 2]);
+    const lvl = () => r.pick([0, 0.5, 1, 2, 4]);
     this.intensity = { propose: 1, read: lvl(), partition: lvl(), crash: lvl(), conf: lvl(), transfer: lvl() };
+    if (r.chance(0.25)) {
+      // a storm: leaders are cut off and crash all the time, so that many terms leave divergent log tails
+      this.intensity.partition = 10;
+      this.intensity.crash = r.pick([2, 6]);
+    }
     this.traceBuf = opts.trace ? [] : null;
     this.checker = new Checker(1, 1);
 
@@ -212,7 +218,8 @@ export class World {
       maxInflightMsgs: this.maxInflight,
       checkQuorum: this.checkQuorum,
       preVote: this.preVote,
-      random: mulberry32(mixSeed(this.opts.seed, this.stats.events + id.length * 7919 + this.nodes.size)),
+      // Every process start gets its own stream (two members with equal streams would split votes forever).
+      random: mulberry32(mixSeed(this.opts.seed, 1000 + this.starts++)),
     };
   }
 
