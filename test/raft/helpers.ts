@@ -149,7 +149,11 @@ export class Cluster {
         out.push(...rd.messages);
         for (const e of rd.committedEntries) {
           m.applied.push(e);
-          if (e.type === 'confChange') m.node.applyConfChange(decodeConfChange(e.data));
+          if (e.type === 'confChange') {
+            const cs = m.node.applyConfChange(decodeConfChange(e.data));
+            // Snapshot after every conf change, so that new members can be sent one that includes them.
+            if (e.index > m.storage.snapshot().metadata.index) m.storage.createSnapshot(e.index, cs, new Uint8Array(0));
+          }
         }
         m.readStates.push(...rd.readStates);
         m.node.advance(rd);
@@ -212,4 +216,19 @@ export class Cluster {
       .applied.filter((e) => e.type === 'normal' && e.data.length > 0)
       .map((e) => str(e.data));
   }
+}
+
+/** A storage with the bootstrap entry (index 1, term 1) followed by entries of the given terms at 2, 3, ... */
+export function storageWithTerms(voters: NodeId[], terms: number[], hardTerm = 0): MemoryStorage {
+  const s = bootStorage(voters);
+  s.append(terms.map((t, i) => entry(i + 2, t, `e${i + 2}`)));
+  s.setHardState({ term: Math.max(hardTerm, ...terms, 1), vote: '', commit: 1 });
+  return s;
+}
+
+/** Terms of every entry in a storage, from its first index. */
+export function storedTerms(s: MemoryStorage): number[] {
+  const out: number[] = [];
+  for (let i = s.firstIndex(); i <= s.lastIndex(); i++) out.push(s.term(i));
+  return out;
 }
