@@ -138,6 +138,30 @@ test('prepared statements, sql.begin, rollback and reconnects work through pglit
   }
 });
 
+test('one connection at a time: immediate reconnects are admitted, a second concurrent one is refused', async () => {
+  const db = await startEmbedded(copyOfTemplate());
+  try {
+    // a client killed with a query in flight, and a new one connecting at once (this used to be
+    // reset by the server while the old socket was still being released)
+    for (let i = 0; i < 10; i++) {
+      const sql = connect(db);
+      assert.equal((await sql`SELECT ${i}::int AS i`)[0]!.i, i);
+      const inflight = sql`SELECT pg_sleep(0.01)`.catch(() => {});
+      await sql.end({ timeout: 0 });
+      await inflight;
+    }
+    // a misconfigured pool (max: 2) gets a Postgres error on its second connection, not a hang
+    const two = postgres(db.url, { ...EMBEDDED_CLIENT_OPTIONS, max: 2 });
+    const [first, second] = await Promise.allSettled([two`SELECT pg_sleep(2.5)`, two`SELECT 2`]);
+    await two.end();
+    assert.equal(first.status, 'fulfilled');
+    assert.equal(second.status, 'rejected');
+    assert.match(String((second as PromiseRejectedResult).reason), /one connection at a time/);
+  } finally {
+    await db.stop();
+  }
+});
+
 test('rows survive stop and reopen', async () => {
   const dir = copyOfTemplate();
   let db = await startEmbedded(dir);

@@ -230,6 +230,63 @@ function startCheckpointer(db) {
   };
 }
 
+/**
+ * pglite-socket with maxConnections: 1 refuses a connection that arrives while the previous one is
+ * still open (Node's net.Server.maxConnections resets it), and a closed socket is released only a
+ * few event-loop turns later. So a client that drops its connection and reconnects at once
+ * (postgres.js after an error or `sql.end({ timeout: 0 })`) was refused with ECONNRESET (measured:
+ * 49 of 50 immediate reconnects). We let pglite-socket accept up to 8 sockets and admit one at a time.
+ * Wrap its private handleConnection (pinned pglite-socket 0.2.17): wait up to 2 s for the slot,
+ * and if it is still taken, answer with a real Postgres ErrorResponse (53300 too_many_connections)
+ * instead of pglite-socket's plain-text line, so the client reports something meaningful.
+ * @param {PGLiteSocketServer} server
+ */
+function admitOneConnectionAtATime(server) {
+  const anyServer = /** @type {any} */ (server);
+  if (typeof anyServer.handleConnection !== 'function' || !(anyServer.handlers instanceof Set)) {
+    throw new Error('pglite-socket internals changed: re-verify src/storage/embedded for this version');
+  }
+  const handleConnection = anyServer.handleConnection.bind(server);
+  /** every client socket, so that stop() can close them all (net.Server.close waits for each) */
+  const sockets = new Set();
+  anyServer.handleConnection = async (/** @type {import('node:net').Socket} */ socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    const deadline = Date.now() + 2000;
+    while (anyServer.handlers.size > 0 && anyServer.active && !socket.destroyed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    if (anyServer.handlers.size > 0 && anyServer.active) {
+      socket.end(errorResponse('FATAL', '53300', 'the embedded database serves one connection at a time (use postgres.js max: 1)'));
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    return handleConnection(socket);
+  };
+  return {
+    /** Stops accepting, closes every client socket and waits for the listener to close. */
+    async stop() {
+      const closed = server.stop();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/**
+ * @param {string} severity
+ * @param {string} code
+ * @param {string} message
+ */
+function errorResponse(severity, code, message) {
+  const fields = Buffer.from(`S${severity}\0V${severity}\0C${code}\0M${message}\0\0`, 'utf8');
+  const msg = Buffer.alloc(5 + fields.length);
+  msg.write('E', 0, 'latin1');
+  msg.writeInt32BE(4 + fields.length, 1);
+  fields.copy(msg, 5);
+  return msg;
+}
+
 /** '64MB' -> bytes (Postgres units kB, MB, GB; a bare number is MB as for max_wal_size). */
 function parseSize(/** @type {string} */ s) {
   const m = /^\s*(\d+)\s*(kB|MB|GB|TB)?\s*$/.exec(s);
@@ -250,9 +307,19 @@ async function main() {
   }
   const db = await openPGlite(dataDir);
 
-  // Only one connection: every connection to pglite-socket shares PGlite's single backend session
-  // (prepared statements, transaction state), and messages of different connections interleave.
-  const server = new PGLiteSocketServer({ db, host: input.host, port: input.port, maxConnections: 1 });
+  // One client connection at a time: every connection to pglite-socket shares PGlite's single
+  // backend session (prepared statements, transaction state), and messages of different connections
+  // interleave. admitOneConnectionAtATime enforces that; maxConnections here is only the cap on
+  // sockets (pglite-socket also sets it as net.Server.maxConnections, which resets connections
+  // beyond it without a word), leaving room for a reconnect to wait for the previous socket to end.
+  const server = new PGLiteSocketServer({
+    db,
+    host: input.host,
+    port: input.port,
+    maxConnections: 8,
+    debug: !!process.env.EMBEDDED_DEBUG,
+  });
+  const admission = admitOneConnectionAtATime(server);
   await server.start();
   const conn = server.getServerConn();
   const boundPort = Number(conn.slice(conn.lastIndexOf(':') + 1));
@@ -265,7 +332,7 @@ async function main() {
     stopping = true;
     try {
       await checkpointer.stop();
-      await server.stop();
+      await admission.stop();
       await db.exec('CHECKPOINT');
       await db.close();
       port.postMessage({ type: 'stopped' });
