@@ -62,42 +62,50 @@ export class MemberStore {
     // Only entries and hard state need to be on disk before an answer; applied rows can be
     // rebuilt from the log, so a rows-only batch skips the flush.
     const mustSync = b.entries.length > 0 || b.hardState !== undefined;
-    await this.sql.begin(async (tx) => {
-      if (!mustSync) await tx`SET LOCAL synchronous_commit TO OFF`;
+    // Every statement is sent at once (pipelined): one round trip per batch, not one per statement.
+    await this.sql.begin((tx) => {
+      const q: postgres.PendingQuery<postgres.Row[]>[] = [];
+      if (!mustSync) q.push(tx`SET LOCAL synchronous_commit TO OFF`);
       if (b.entries.length > 0) {
         const e = b.entries;
-        await tx`DELETE FROM raft_log WHERE idx >= ${e[0].index}`;
-        await tx`INSERT INTO raft_log (idx, term, kind, data)
+        q.push(tx`DELETE FROM raft_log WHERE idx >= ${e[0].index}`);
+        q.push(tx`INSERT INTO raft_log (idx, term, kind, data)
           SELECT i, t, k, decode(d, 'hex') FROM unnest(${e.map((x) => x.index)}::bigint[], ${e.map((x) => x.term)}::bigint[],
-            ${e.map((x) => x.kind)}::smallint[], ${e.map((x) => Buffer.from(x.data).toString('hex'))}::text[]) AS u(i, t, k, d)`;
+            ${e.map((x) => x.kind)}::smallint[], ${e.map((x) => Buffer.from(x.data).toString('hex'))}::text[]) AS u(i, t, k, d)`);
       }
       if (b.hardState) {
         const h = b.hardState;
-        await tx`INSERT INTO raft_state (id, term, vote, commit) VALUES (1, ${h.term}, ${h.vote}, ${h.commit})
-          ON CONFLICT (id) DO UPDATE SET term = EXCLUDED.term, vote = EXCLUDED.vote, commit = EXCLUDED.commit`;
+        q.push(tx`INSERT INTO raft_state (id, term, vote, commit) VALUES (1, ${h.term}, ${h.vote}, ${h.commit})
+          ON CONFLICT (id) DO UPDATE SET term = EXCLUDED.term, vote = EXCLUDED.vote, commit = EXCLUDED.commit`);
       }
       if (b.rows.length > 0) {
         const r = b.rows;
-        await tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
+        q.push(tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
           SELECT m, s, decode(k, 'hex'), decode(v, 'hex'), c, ver, l, t::bool FROM unnest(
             ${r.map((x) => x.main)}::bigint[], ${r.map((x) => x.sub)}::int[], ${r.map((x) => hex(x.key))}::text[],
             ${r.map((x) => hex(x.value))}::text[], ${r.map((x) => x.createRev)}::bigint[], ${r.map((x) => x.version)}::bigint[],
             ${r.map((x) => x.lease.toString())}::bigint[], ${r.map((x) => (x.tombstone ? 't' : 'f'))}::text[]) AS u(m, s, k, v, c, ver, l, t)
-          ON CONFLICT (main, sub) DO NOTHING`;
+          ON CONFLICT (main, sub) DO NOTHING`);
       }
       for (const rev of b.compactions) {
         // Keep, per key, the newest revision at or below rev unless it is a tombstone (etcd's keep set).
-        await tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
-          SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`;
+        q.push(tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
+          SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`);
       }
       for (const l of b.leaseOps ?? []) {
-        if (l.ttl === undefined) await tx`DELETE FROM leases WHERE id = ${l.id.toString()}`;
-        else await tx`INSERT INTO leases (id, ttl) VALUES (${l.id.toString()}, ${l.ttl}) ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl`;
+        if (l.ttl === undefined) q.push(tx`DELETE FROM leases WHERE id = ${l.id.toString()}`);
+        else q.push(tx`INSERT INTO leases (id, ttl) VALUES (${l.id.toString()}, ${l.ttl}) ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl`);
       }
-      if (b.appliedIndex !== undefined) await this.setMeta(tx, 'consistent_index', String(b.appliedIndex));
-      if (b.revision !== undefined) await this.setMeta(tx, 'revision', String(b.revision));
-      if (b.compactRev !== undefined) await this.setMeta(tx, 'compact_rev', String(b.compactRev));
-      if (b.truncateLogTo !== undefined) await tx`DELETE FROM raft_log WHERE idx <= ${b.truncateLogTo}`;
+      const metas: [string, string][] = [];
+      if (b.appliedIndex !== undefined) metas.push(['consistent_index', String(b.appliedIndex)]);
+      if (b.revision !== undefined) metas.push(['revision', String(b.revision)]);
+      if (b.compactRev !== undefined) metas.push(['compact_rev', String(b.compactRev)]);
+      if (metas.length) {
+        q.push(tx`INSERT INTO meta (name, value) SELECT * FROM unnest(${metas.map((m) => m[0])}::text[], ${metas.map((m) => m[1])}::text[])
+          ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`);
+      }
+      if (b.truncateLogTo !== undefined) q.push(tx`DELETE FROM raft_log WHERE idx <= ${b.truncateLogTo}`);
+      return q;
     });
   }
 
