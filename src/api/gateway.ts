@@ -4,6 +4,7 @@ import { errorBody, type HeaderInfo } from './json/encode.ts';
 import { DecodeError, decodeBody, type MessageDesc } from './json/proto-decode.ts';
 import { messageSize } from './json/proto-size.ts';
 import { httpStatusOf } from './grpc-status.ts';
+import { BodyTooLarge, readBody } from './read-body.ts';
 
 /** What every gateway route needs to know of the member and its limits. */
 export interface GatewayContext {
@@ -18,6 +19,8 @@ export interface GatewayContext {
 const GRPC_OVERHEAD = 512 * 1024;
 // InternalRaftRequest wraps the request with a header holding a request id: about this many bytes.
 const RAFT_ENVELOPE = 16;
+// How much larger than the gRPC limit a JSON body may be before it is refused unread.
+const BODY_SLACK = 4;
 
 export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
@@ -59,10 +62,14 @@ export function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
     try {
       const auth = c.req.header('authorization');
       if (auth && !g.authEnabled()) throw new GatewayError(16, 'etcdserver: invalid auth token');
-      const body = new Uint8Array(await c.req.arrayBuffer());
+      const grpcMax = g.maxRequestBytes + GRPC_OVERHEAD;
+      // JSON spends 4/3 on base64 and may carry unknown fields: allow it room, but not without end.
+      const body = await readBody(c, BODY_SLACK * grpcMax).catch((err) => {
+        if (err instanceof BodyTooLarge) throw new GatewayError(8, `grpc: received message larger than max (${err.size} vs. ${grpcMax})`);
+        throw err;
+      });
       const req = decodeBody<Req>(body, spec.desc);
       const size = messageSize(req as Record<string, unknown>, spec.desc);
-      const grpcMax = g.maxRequestBytes + GRPC_OVERHEAD;
       if (size > grpcMax) throw new GatewayError(8, `grpc: received message larger than max (${size} vs. ${grpcMax})`);
       if (spec.raft && size + RAFT_ENVELOPE > g.maxRequestBytes) throw new GatewayError(3, 'etcdserver: request is too large');
       const out = await spec.handle(req, c);

@@ -1,0 +1,58 @@
+import type { Context } from 'hono';
+
+export class BodyTooLarge extends Error {
+  constructor(readonly size: number) {
+    super('body too large');
+  }
+}
+
+interface NodeIncoming {
+  headers: Record<string, string | string[] | undefined>;
+  on(event: 'data', fn: (chunk: Buffer) => void): void;
+  on(event: 'end' | 'error' | 'aborted', fn: (err?: Error) => void): void;
+  pause(): void;
+}
+
+/**
+ * The request body, refused once it passes `cap` bytes so a huge or endless body cannot fill
+ * memory. On Node it reads the socket stream directly (no Web Request is built: faster); other
+ * runtimes go through the Web API.
+ */
+export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? NaN);
+  if (declared > cap) throw new BodyTooLarge(declared);
+  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+  if (!incoming) {
+    const buf = new Uint8Array(await c.req.arrayBuffer());
+    if (buf.length > cap) throw new BodyTooLarge(buf.length);
+    return buf;
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    incoming.on('data', (chunk) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > cap) {
+        done = true;
+        incoming.pause();
+        reject(new BodyTooLarge(size));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    incoming.on('end', () => {
+      if (done) return;
+      done = true;
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    const fail = (err?: Error) => {
+      if (done) return;
+      done = true;
+      reject(err ?? new Error('request aborted'));
+    };
+    incoming.on('error', fail);
+    incoming.on('aborted', fail);
+  });
+}
