@@ -137,7 +137,7 @@ export class WriteTxn {
     const sub = this.changes.length;
     ki.put({ main: rev, sub });
     ki.latest = kv;
-    this.changes.push({ sub, kv, tombstone: false, prevLease: prev ? prev.lease : 0n });
+    this.changes.push({ sub, kv, tombstone: false, prev });
     return kv;
   }
 
@@ -155,7 +155,7 @@ export class WriteTxn {
         sub,
         kv: { key: ki.key, value: '', createRevision: 0, modRevision: rev, version: 0, lease: 0n },
         tombstone: true,
-        prevLease: old ? old.lease : 0n,
+        prev: old,
       });
     }
     return { deleted: prev.length, prev };

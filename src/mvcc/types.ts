@@ -24,8 +24,8 @@ export interface Change {
   /** For a delete: key set, value empty, version 0, modRevision the delete's revision. */
   kv: KeyValue;
   tombstone: boolean;
-  /** The lease the key held before this change (0 if none), so lease bookkeeping can follow. */
-  prevLease: bigint;
+  /** The key's value just before this change, if it was live (watchers' prev_kv, lease bookkeeping). */
+  prev?: KeyValue;
 }
 
 export class MvccError extends Error {}

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Lessor } from '../lease/lessor.ts';
 import { KvStore, revKey } from '../mvcc/kv-store.ts';
+import type { Change } from '../mvcc/types.ts';
 import type { KvRow, MemberStore } from '../storage/member-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, isTxnReadonly, type KvContext, type Waits } from './apply-kv.ts';
 import { Errors } from './errors.ts';
@@ -29,6 +30,8 @@ export interface Answer<T> {
   resp: T;
   done?: Promise<void>;
 }
+
+export type ChangeListener = (revision: number, changes: Change[]) => void;
 
 type Waiter = { resolve: (a: Answer<unknown>) => void; reject: (e: unknown) => void };
 
@@ -278,7 +281,8 @@ export class Member {
     if (this.kv.currentRev === before || !changes) return;
     const main = this.kv.currentRev;
     for (const c of changes) {
-      if (c.prevLease !== 0n && (c.tombstone || c.prevLease !== c.kv.lease)) this.lessor.detach(c.prevLease, c.kv.key);
+      const prevLease = c.prev?.lease ?? 0n;
+      if (prevLease !== 0n && (c.tombstone || prevLease !== c.kv.lease)) this.lessor.detach(prevLease, c.kv.key);
       if (!c.tombstone && c.kv.lease !== 0n) this.lessor.attach(c.kv.lease, c.kv.key);
       const row: KvRow = {
         main,
@@ -293,6 +297,18 @@ export class Member {
       this.pendingRows.push(row);
       this.unflushed.set(`${main}.${c.sub}`, row);
     }
+    for (const fn of this.changeListeners) fn(main, changes);
+  }
+
+  private readonly changeListeners = new Set<ChangeListener>();
+
+  /**
+   * Subscribes to applied writes: called synchronously, in revision order, right after each write
+   * is applied (so a listener never misses or reorders one). Returns the unsubscribe function.
+   */
+  onChanges(fn: ChangeListener): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
   }
 
   private async historyValues(revs: { main: number; sub: number }[]) {
