@@ -12,6 +12,7 @@
  * See docs/embedded.md for what is guaranteed and why.
  */
 import { Worker } from 'node:worker_threads';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface EmbeddedPostgres {
@@ -57,7 +58,62 @@ type FromWorker =
   | { type: 'error'; error: string }
   | { type: 'stopped'; error?: string };
 
+/** Data directories this process has open (the lock file alone cannot tell two of ours apart). */
+const openHere = new Set<string>();
+
+/**
+ * Two PGlite instances on one data directory would corrupt it, and PGlite's single-user Postgres
+ * does not stop that. So hold `<dataDir>.lock` (holding our pid) while the database is open; a lock
+ * left by a process that no longer runs (SIGKILL, power loss) is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  if (openHere.has(dir)) throw new Error(`embedded database ${dir} is already open in this process`);
+  const lockPath = `${dir}.lock`;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const pid = Number.parseInt(fs.readFileSync(lockPath, 'utf8'), 10);
+      if (pid > 0 && pid !== process.pid && isRunning(pid)) {
+        throw new Error(`embedded database ${dir} is in use by process ${pid} (${lockPath})`);
+      }
+      fs.rmSync(lockPath, { force: true }); // stale
+    }
+  }
+  openHere.add(dir);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    openHere.delete(dir);
+    fs.rmSync(lockPath, { force: true });
+  };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function startEmbedded(dataDir: string, opts: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
+  const dir = path.resolve(dataDir);
+  const unlock = lockDataDir(dir);
+  try {
+    return await start(dir, opts, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+}
+
+async function start(dataDir: string, opts: EmbeddedOptions, unlock: () => void): Promise<EmbeddedPostgres> {
   const fsyncCounter = new SharedArrayBuffer(8);
   const counter = new BigInt64Array(fsyncCounter);
   const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
@@ -65,7 +121,7 @@ export async function startEmbedded(dataDir: string, opts: EmbeddedOptions = {})
     // not let it inherit the parent's --import tsx / test-runner flags.
     execArgv: [],
     workerData: {
-      dataDir: path.resolve(dataDir),
+      dataDir,
       host: '127.0.0.1',
       port: opts.port ?? 0,
       fsyncCounter,
@@ -113,13 +169,16 @@ export async function startEmbedded(dataDir: string, opts: EmbeddedOptions = {})
     throw err;
   });
 
+  let stopping: Promise<void> | undefined;
+  worker.once('exit', () => {
+    if (!stopping) unlock(); // died on its own: the directory is free again
+  });
   worker.on('error', (err) => {
     // After start-up an error in the worker means the database is gone; clients will see their
     // connection drop. Say so loudly rather than silently.
     console.error(`embedded database (${dataDir}) worker failed:`, err);
   });
 
-  let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       if (exited) return;
@@ -137,7 +196,7 @@ export async function startEmbedded(dataDir: string, opts: EmbeddedOptions = {})
       const error = await stopped;
       await exitedPromise;
       if (error) throw new Error(`embedded database did not stop cleanly: ${error}`);
-    })();
+    })().finally(unlock);
     return stopping;
   };
 

@@ -199,9 +199,11 @@ function startCheckpointer(db) {
   const run = async (text) => /** @type {any[]} */ (await anyDb.execProtocolStream(queryMessage(text), { syncToFs: false }));
 
   let seenActivity = 0;
+  let walPending = false; // WAL written since the last checkpoint (as of the last look)
   let busy = false;
   const tick = async () => {
-    if (busy || activity === seenActivity) return;
+    const due = walPending && Date.now() - lastCheckpoint >= timeTriggerMs;
+    if (busy || (activity === seenActivity && !due)) return;
     busy = true;
     try {
       await db.runExclusive(async () => {
@@ -210,9 +212,12 @@ function startCheckpointer(db) {
         const res = await run('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn)::bigint FROM pg_control_checkpoint()');
         const row = res.find((m) => m && m.name === 'dataRow');
         const walBytes = Number(row?.fields?.[0] ?? 0);
-        if (walBytes >= walTrigger || (walBytes > 0 && Date.now() - lastCheckpoint >= timeTriggerMs)) {
+        // a checkpoint record itself is ~100 bytes of WAL: not worth another checkpoint
+        walPending = walBytes > 4096;
+        if (walBytes >= walTrigger || (walPending && Date.now() - lastCheckpoint >= timeTriggerMs)) {
           await run('CHECKPOINT');
           lastCheckpoint = Date.now();
+          walPending = false;
         }
       });
     } catch (err) {
