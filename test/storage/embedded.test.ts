@@ -109,6 +109,24 @@ test('prepared statements, sql.begin, rollback and reconnects work through pglit
     }), /duplicate key/);
     assert.deepEqual([...await sql`SELECT k, rev::int FROM kv WHERE k IN ('a', 'b') ORDER BY k`], [{ k: 'a', rev: 2 }]);
 
+    // pipelined: sql.begin returning its statements unawaited (all sent in one round trip)
+    const fBefore = await db.fsyncCount();
+    await sql.begin((tx) => [
+      tx`INSERT INTO kv VALUES ('p1', NULL, 1)`,
+      tx`INSERT INTO kv VALUES ('p2', NULL, 2)`,
+      tx`UPDATE kv SET rev = rev + 10 WHERE k IN ('p1', 'p2')`,
+    ]);
+    assert.ok((await db.fsyncCount()) > fBefore, 'a pipelined transaction fsyncs its commit');
+    assert.deepEqual([...await sql`SELECT k, rev::int FROM kv WHERE k LIKE 'p%' ORDER BY k`], [{ k: 'p1', rev: 11 }, { k: 'p2', rev: 12 }]);
+    // pipelined queries outside a transaction, and one failing in the middle of a pipeline
+    const settled = await Promise.allSettled([
+      sql`SELECT 1 AS x`,
+      sql`SELECT 1 / 0 AS y`,
+      sql`SELECT 3 AS z`,
+    ]);
+    assert.deepEqual(settled.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    await sql`DELETE FROM kv WHERE k LIKE 'p%'`;
+
     // an array-fed prepared batch insert, the shape the hot path uses
     const ks = Array.from({ length: 100 }, (_, i) => `u${i}`);
     const revs = ks.map((_, i) => String(i));
