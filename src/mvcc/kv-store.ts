@@ -25,13 +25,21 @@ export interface RangeResult {
 
 /** The revisioned key space: index and live values in memory, history through a HistorySource. */
 export class KvStore {
-  readonly index = new TreeIndex();
+  index = new TreeIndex();
   currentRev = 1;
   compactRev = -1;
   /** The changes of the last write transaction that ended. */
   lastChanges: Change[] = [];
 
   constructor(private readonly history: HistorySource) {}
+
+  /** Forgets everything (before state is reloaded, e.g. from a snapshot). */
+  reset(): void {
+    this.index = new TreeIndex();
+    this.currentRev = 1;
+    this.compactRev = -1;
+    this.lastChanges = [];
+  }
 
   range(key: Bytes, end: Bytes | undefined, opts: RangeOptions = {}): RangeResult {
     return this.rangeAt(key, end, this.currentRev, opts);

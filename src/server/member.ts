@@ -2,21 +2,51 @@ import { randomBytes } from 'node:crypto';
 import { Lessor } from '../lease/lessor.ts';
 import { KvStore, revKey } from '../mvcc/kv-store.ts';
 import type { Change } from '../mvcc/types.ts';
-import type { KvRow, MemberStore } from '../storage/member-store.ts';
+import {
+  bootstrapMemoryStorage,
+  decodeConfChange,
+  encodeConfChange,
+  MemoryStorage,
+  mulberry32,
+  RaftError,
+  RawNode,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type Ready,
+} from '../raft/index.ts';
+import type { KvRow, MemberRow, MemberStore, StoredEntry } from '../storage/member-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, isTxnReadonly, type KvContext, type Waits } from './apply-kv.ts';
+import { memberIdOf, nodeIdOf } from './cluster-ids.ts';
 import { Errors } from './errors.ts';
 import { decodeRaftRequest, encodeRaftRequest, type RaftRequest } from './raft-request.ts';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './rpc-types.ts';
-import { SoloLog, type LogNode, type LogReady } from './solo-log.ts';
+
+/** Who this member is and, for a brand-new member, how its cluster starts. */
+export interface Identity {
+  memberId: bigint;
+  clusterId: bigint;
+  self: MemberRow;
+  /** Members of a new cluster (this one included): bootstraps the log on first start. */
+  initialMembers?: MemberRow[];
+}
 
 export interface MemberOptions {
   name: string;
+  identity?: Identity;
   /** How long applied rows may wait for a write batch to carry them before a batch of their own. */
   rowFlushDelayMs?: number;
-  /** Log entries kept behind the applied index (for slow followers, later). */
+  /** Log entries kept behind the applied index, for followers that fall a little behind. */
   logRetention?: number;
   /** Shortest lease TTL in seconds: etcd's 1.5 election timeouts, rounded up. */
   minLeaseTtl?: number;
+  heartbeatMs?: number;
+  electionTimeoutMs?: number;
+  /** Sends raft messages to peers (absent: a member alone, nothing to send). */
+  send?: (messages: Message[]) => void;
+  /** Called when the member list changes (the transport follows it). */
+  onMembers?: (members: MemberRow[]) => void;
 }
 
 export interface LeaseGrantResult {
@@ -33,13 +63,18 @@ export interface Answer<T> {
 
 export type ChangeListener = (revision: number, changes: Change[]) => void;
 
-type Waiter = { resolve: (a: Answer<unknown>) => void; reject: (e: unknown) => void };
+type Waiter = { resolve: (a: Answer<unknown>) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
+type ReadBatch = { ctx: Uint8Array; index: number; waiters: { resolve: () => void; reject: (e: unknown) => void }[]; asked: number };
 
 const settle = (waits: Waits): Promise<void> | undefined => (waits.length ? Promise.all(waits).then(() => undefined) : undefined);
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
- * One member: the write path (propose -> persist -> apply -> answer), the MVCC state it applies
- * into, and the rows it writes back. Applied rows ride along with the next log write.
+ * One member: raft drives the write path (propose -> persist -> replicate -> commit -> apply ->
+ * answer); linearizable reads wait for a ReadIndex round; the MVCC state and leases are applied
+ * from committed entries. Applied rows ride along with the next log write.
  */
 export class Member {
   readonly kv: KvStore;
@@ -47,22 +82,43 @@ export class Member {
   clusterId = 0n;
   memberId = 0n;
   appliedIndex = 0;
+  term = 0;
+  leader = '';
+  members = new Map<bigint, MemberRow>();
+  removed = false;
 
-  private node!: LogNode;
+  private node!: RawNode;
+  private storage = new MemoryStorage();
+  private selfNode = '';
+  private confState: ConfState = { voters: [], learners: [] };
   private readonly waiters = new Map<string, Waiter>();
   /** Rows applied but not yet committed to the database, by revision: history reads look here first. */
   private readonly unflushed = new Map<string, KvRow>();
   private pendingRows: KvRow[] = [];
   private pendingCompactions: { rev: number; done: () => void }[] = [];
   private pendingLeaseOps: { id: bigint; ttl?: number }[] = [];
+  private pendingMemberOps: { id: bigint; member?: MemberRow }[] = [];
+  private pendingSnapshot: { index: number; term: number; confState: ConfState } | undefined;
+  /** The applied index the database holds (rows and meta flushed up to it). */
+  persistedApplied = 0;
   private looping = false;
+  private flushDue = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  private ticker: NodeJS.Timeout | undefined;
   private reqSeq = 0;
   private readonly reqPrefix = randomBytes(6).toString('hex');
   private failed: unknown;
   private readonly kvCtx: KvContext;
   private closed = false;
   private lastTruncate = 0;
+  private readonly changeListeners = new Set<ChangeListener>();
+  private readonly readBatches = new Map<string, ReadBatch>();
+  private currentRead: ReadBatch | undefined;
+  private readSeq = 0;
+  private ticks = 0;
+  /** Snapshot files received from the leader, by raft index, waiting for raft to accept them. */
+  readonly receivedSnapshots = new Map<number, string>();
+  private appliedWatchers: { index: number; resolve: () => void }[] = [];
 
   private constructor(
     private readonly db: MemberStore,
@@ -79,14 +135,106 @@ export class Member {
     return m;
   }
 
-  get term(): number {
-    return this.node.term;
+  get heartbeatMs(): number {
+    return this.opts.heartbeatMs ?? 100;
+  }
+
+  get electionTimeoutMs(): number {
+    return this.opts.electionTimeoutMs ?? 1000;
+  }
+
+  get requestTimeoutMs(): number {
+    return 5000 + 2 * this.electionTimeoutMs;
+  }
+
+  get isLeader(): boolean {
+    return this.leader === this.selfNode && this.selfNode !== '';
+  }
+
+  get leaderId(): bigint {
+    return this.leader ? memberIdOf(this.leader) : 0n;
+  }
+
+  get raftIndex(): number {
+    return this.node.status().commit;
+  }
+
+  get isLearner(): boolean {
+    return this.confState.learners.includes(this.selfNode);
   }
 
   private async recover(): Promise<void> {
-    this.clusterId = await this.idFromMeta('cluster_id');
-    this.memberId = await this.idFromMeta('member_id');
+    const ident = this.opts.identity;
+    const storedId = await this.db.getMeta('member_id');
+    const fresh = storedId === undefined;
+    this.memberId = storedId ? BigInt(storedId) : (ident?.memberId ?? (randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn));
+    const storedCluster = await this.db.getMeta('cluster_id');
+    this.clusterId = storedCluster ? BigInt(storedCluster) : (ident?.clusterId ?? (randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn));
+    if (fresh) {
+      await this.db.putMeta('member_id', this.memberId.toString());
+      await this.db.putMeta('cluster_id', this.clusterId.toString());
+    }
+    this.selfNode = nodeIdOf(this.memberId);
+    await this.loadState();
+
+    const snap = await this.db.raftSnapshot();
+    const hs = await this.db.hardState();
+    if (!snap && !hs && fresh && (ident?.initialMembers || !ident)) {
+      // A brand-new cluster: every initial member bootstraps the same first configuration.
+      const initial = ident?.initialMembers ?? [{ id: this.memberId, name: this.opts.name, peerUrls: [], clientUrls: [], isLearner: false }];
+      const voters = initial.map((m) => nodeIdOf(m.id));
+      bootstrapMemoryStorage(this.storage, voters);
+      const meta = this.storage.snapshot().metadata;
+      for (const m of initial) this.members.set(m.id, m);
+      await this.db.commit({
+        entries: [],
+        hardState: { term: 1, vote: '', commit: 1 },
+        rows: [],
+        compactions: [],
+        snapshot: meta,
+        memberOps: initial.map((m) => ({ id: m.id, member: m })),
+        appliedIndex: 1,
+      });
+      this.appliedIndex = 1;
+      this.persistedApplied = 1;
+    } else if (snap) {
+      this.storage.applySnapshot({ metadata: snap, data: EMPTY });
+      if (hs) this.storage.setHardState(hs);
+      const entries = await this.db.entriesAfter(snap.index);
+      if (entries.length) this.storage.append(entries.map(toRaftEntry));
+    }
+    this.confState = this.storage.initialState().confState;
+    if (ident && !this.members.has(this.memberId)) this.members.set(this.memberId, ident.self);
+    const hard = this.storage.initialState().hardState;
+    const firstMinusOne = this.storage.firstIndex() - 1;
+    const applied = Math.max(firstMinusOne, Math.min(this.appliedIndex, hard.commit));
+    this.node = new RawNode({
+      id: this.selfNode,
+      electionTick: Math.max(2, Math.round(this.electionTimeoutMs / this.heartbeatMs)),
+      heartbeatTick: 1,
+      storage: this.storage,
+      applied,
+      maxSizePerMsg: 1 << 20,
+      maxInflightMsgs: 256,
+      checkQuorum: true,
+      preVote: true,
+      random: mulberry32(randomBytes(4).readUInt32LE()),
+    });
+    this.term = hard.term;
+    this.lastTruncate = this.storage.firstIndex() - 1;
+    this.opts.onMembers?.([...this.members.values()]);
+    if (this.confState.voters.length === 1 && this.confState.voters[0] === this.selfNode) this.node.campaign();
+    this.ticker = setInterval(() => this.tick(), this.heartbeatMs);
+    this.kick();
+  }
+
+  /** Rebuilds the in-memory state (index, live values, leases, members) from the database. */
+  private async loadState(): Promise<void> {
+    this.kv.reset();
+    this.lessor.leases.clear();
+    this.unflushed.clear();
     this.appliedIndex = Number((await this.db.getMeta('consistent_index')) ?? 0);
+    this.persistedApplied = this.appliedIndex;
     this.kv.compactRev = Number((await this.db.getMeta('compact_rev')) ?? -1);
     let rev = Number((await this.db.getMeta('revision')) ?? 1);
     const index = this.kv.index;
@@ -95,61 +243,141 @@ export class Member {
       if (r.main > rev) rev = r.main;
     });
     await this.db.forEachLiveValue((r) => {
-      index.getOrCreate(r.key).latest = {
-        key: r.key,
-        value: r.value,
-        createRevision: r.createRev,
-        modRevision: r.main,
-        version: r.version,
-        lease: r.lease,
-      };
+      index.getOrCreate(r.key).latest = { key: r.key, value: r.value, createRevision: r.createRev, modRevision: r.main, version: r.version, lease: r.lease };
     });
     this.kv.currentRev = rev;
     for (const l of await this.db.leases()) this.lessor.restore(l.id, l.ttl);
     for (const ki of index.entries()) if (ki.latest && ki.latest.lease !== 0n) this.lessor.attach(ki.latest.lease, ki.key);
-    const entries = await this.db.entriesAfter(this.appliedIndex);
-    let last = this.appliedIndex;
-    for (const e of entries) {
-      this.applyEntry(e.index, e.data);
-      last = e.index;
+    this.members = new Map((await this.db.members()).map((m) => [m.id, m]));
+  }
+
+  private tick(): void {
+    if (this.closed || this.failed) return;
+    this.node.tick();
+    this.ticks++;
+    // A ReadIndex request is dropped when no leader is known: ask again now and then.
+    if (this.ticks % 5 === 0) for (const b of this.readBatches.values()) if (b.index === 0) this.node.readIndex(b.ctx);
+    this.kick();
+  }
+
+  /** A raft message from a peer. */
+  step(m: Message): void {
+    if (this.closed || this.failed) return;
+    try {
+      this.node.step(m);
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
     }
-    this.node = new SoloLog(last);
-    this.lastTruncate = this.appliedIndex;
+    this.kick();
   }
 
-  private async idFromMeta(name: string): Promise<bigint> {
-    const v = await this.db.getMeta(name);
-    if (v) return BigInt(v);
-    // etcd ids are uint64; keep them below 2^63 so they also fit a signed column.
-    const id = randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn;
-    await this.db.putMeta(name, id.toString());
-    return id;
+  reportUnreachable(id: string): void {
+    this.node.reportUnreachable(id);
   }
 
-  /** Proposes a write and resolves once it is durable and applied. */
+  reportSnapshot(id: string, ok: boolean): void {
+    this.node.reportSnapshot(id, ok);
+    this.kick();
+  }
+
+  transferLeadership(to: bigint): void {
+    this.node.transferLeader(nodeIdOf(to));
+    this.kick();
+  }
+
+  /** Proposes a write and resolves once it is committed and applied here. */
   propose<T>(req: Omit<RaftRequest, 'id'>): Promise<Answer<T>> {
-    if (this.failed) return Promise.reject(Errors.stopped());
-    if (this.closed) return Promise.reject(Errors.stopped());
     const id = `${this.reqPrefix}-${(this.reqSeq++).toString(36)}`;
-    const data = encodeRaftRequest({ id, ...req });
+    return this.proposeData<T>(id, encodeRaftRequest({ id, ...req }), (data) => this.node.propose(data));
+  }
+
+  private proposeData<T>(id: string, data: Uint8Array, submit: (data: Uint8Array) => void): Promise<Answer<T>> {
+    if (this.failed || this.closed || this.removed) return Promise.reject(Errors.stopped());
     return new Promise<Answer<T>>((resolve, reject) => {
-      this.waiters.set(id, { resolve: resolve as Waiter['resolve'], reject });
-      this.node.propose(data);
-      this.kick();
+      const deadline = Date.now() + this.requestTimeoutMs;
+      const timer = setTimeout(() => {
+        this.waiters.delete(id);
+        reject(this.leader ? Errors.requestTimeout() : Errors.noLeader());
+      }, this.requestTimeoutMs);
+      this.waiters.set(id, { resolve: resolve as Waiter['resolve'], reject, timer });
+      // Without a known leader raft drops the proposal: try again until the deadline.
+      const attempt = () => {
+        if (!this.waiters.has(id)) return;
+        try {
+          submit(data);
+          this.kick();
+        } catch (err) {
+          if (err instanceof RaftError && err.code === 'ErrProposalDropped' && Date.now() + this.heartbeatMs < deadline) {
+            setTimeout(attempt, this.heartbeatMs);
+            return;
+          }
+          clearTimeout(timer);
+          this.waiters.delete(id);
+          reject(err instanceof RaftError ? Errors.noLeader() : err);
+        }
+      };
+      attempt();
     });
   }
 
+  /** Proposes a membership change; resolves with the member list once it is applied. */
+  proposeConfChange(cc: ConfChange): Promise<Answer<MemberRow[]>> {
+    const id = `${this.reqPrefix}-${(this.reqSeq++).toString(36)}`;
+    const ctx = JSON.parse(cc.context ? decoder.decode(cc.context) : '{}');
+    const withId: ConfChange = { ...cc, context: encoder.encode(JSON.stringify({ ...ctx, requestId: id })) };
+    return this.proposeData<MemberRow[]>(id, EMPTY, () => this.node.proposeConfChange(withId));
+  }
+
   /**
-   * Runs a read once it may see every write acknowledged before it was asked. One member is
-   * always its own leader and answers only what is durable and applied, so that holds at once.
+   * Runs fn once it may see every write acknowledged anywhere before it was asked: a ReadIndex
+   * round confirms leadership and the commit index, then this member waits to apply up to it.
+   * Serializable reads answer from local state at once.
    */
-  async read<T>(_serializable: boolean, fn: () => T): Promise<T> {
+  async read<T>(serializable: boolean, fn: () => T): Promise<T> {
     if (this.failed || this.closed) throw Errors.stopped();
+    if (!serializable) await this.readBarrier();
     return fn();
   }
 
+  private readBarrier(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let batch = this.currentRead;
+      if (!batch) {
+        const ctx = encoder.encode(`${this.reqPrefix}/r${this.readSeq++}`);
+        batch = { ctx, index: 0, waiters: [], asked: Date.now() };
+        this.currentRead = batch;
+        this.readBatches.set(decoder.decode(ctx), batch);
+        this.node.readIndex(ctx);
+        this.kick();
+      }
+      const b = batch;
+      const timer = setTimeout(() => {
+        const i = b.waiters.indexOf(w);
+        if (i >= 0) b.waiters.splice(i, 1);
+        reject(this.leader ? Errors.requestTimeout() : Errors.noLeader());
+      }, this.requestTimeoutMs);
+      const w = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      b.waiters.push(w);
+    });
+  }
+
+  /** Resolves once this member has applied up to index. */
+  waitApplied(index: number): Promise<void> {
+    if (this.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWatchers.push({ index, resolve }));
+  }
+
   healthy(): boolean {
-    return !this.failed && !this.closed;
+    return !this.failed && !this.closed && this.leader !== '';
   }
 
   range(r: RangeRequest): Answer<RangeResponse> {
@@ -158,12 +386,14 @@ export class Member {
     return { resp, done: settle(waits) };
   }
 
-  /** A txn with no writes runs on local state; any other goes through the log. */
+  /** A txn with no writes runs on local state after the read barrier; any other goes through the log. */
   async txn(r: TxnRequest): Promise<Answer<TxnResponse>> {
     if (isTxnReadonly(r)) {
-      const waits: Waits = [];
-      const resp = applyTxn(this.kvCtx, r, waits);
-      return { resp, done: settle(waits) };
+      return this.read(false, () => {
+        const waits: Waits = [];
+        const resp = applyTxn(this.kvCtx, r, waits);
+        return { resp, done: settle(waits) };
+      });
     }
     return this.propose<TxnResponse>({ txn: r });
   }
@@ -179,12 +409,11 @@ export class Member {
       while (
         this.node.hasReady() ||
         ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && this.flushDue) ||
-        this.pendingCompactions.length > 0
+        this.pendingCompactions.length > 0 ||
+        this.pendingMemberOps.length > 0
       ) {
-        const rd = this.node.hasReady() ? this.node.ready() : { entries: [], committedEntries: [] as LogReady['committedEntries'] };
-        await this.persist(rd);
-        for (const e of rd.committedEntries) this.applyEntry(e.index, e.data);
-        this.node.advance(rd);
+        const rd = this.node.hasReady() ? this.node.ready() : undefined;
+        await this.handleReady(rd);
       }
     } catch (err) {
       this.fail(err);
@@ -192,7 +421,7 @@ export class Member {
       this.looping = false;
       this.flushDue = false;
     }
-    if ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && !this.flushTimer && !this.failed) {
+    if ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && !this.flushTimer && !this.failed && !this.closed) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
         this.flushDue = true;
@@ -201,48 +430,179 @@ export class Member {
     }
   }
 
-  private flushDue = false;
+  private async handleReady(rd: Ready | undefined): Promise<void> {
+    const snapshot = rd?.snapshot && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
+    let installFrom: string | undefined;
+    if (snapshot) {
+      installFrom = this.receivedSnapshots.get(snapshot.metadata.index);
+      if (!installFrom) throw new Error(`raft accepted snapshot ${snapshot.metadata.index} but its data never arrived`);
+    }
+    await this.persist(rd, snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: snapshot.metadata.confState } : undefined, installFrom);
+    if (snapshot) {
+      this.storage.applySnapshot(snapshot);
+      this.receivedSnapshots.delete(snapshot.metadata.index);
+      await this.loadState();
+      this.confState = snapshot.metadata.confState;
+      this.lastTruncate = snapshot.metadata.index;
+      this.opts.onMembers?.([...this.members.values()]);
+    }
+    if (rd) {
+      if (rd.entries.length) this.storage.append(rd.entries);
+      if (rd.hardState) {
+        this.storage.setHardState(rd.hardState);
+        this.term = rd.hardState.term;
+      }
+      if (rd.softState) this.leader = rd.softState.lead;
+      if (rd.messages.length) this.opts.send?.(rd.messages);
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      for (const rs of rd.readStates) {
+        const b = this.readBatches.get(decoder.decode(rs.requestCtx));
+        if (b) b.index = rs.index;
+        if (b === this.currentRead) this.currentRead = undefined;
+      }
+      this.node.advance(rd);
+    }
+    this.releaseReads();
+    this.maybeSnapshot();
+  }
 
-  private async persist(rd: LogReady): Promise<void> {
+  /** Answers the reads whose ReadIndex this member has applied. */
+  private releaseReads(): void {
+    for (const [key, b] of this.readBatches) {
+      if (b.index === 0 || b.index > this.appliedIndex) continue;
+      this.readBatches.delete(key);
+      for (const w of b.waiters) w.resolve();
+    }
+    if (this.appliedWatchers.length) {
+      const ready = this.appliedWatchers.filter((w) => w.index <= this.appliedIndex);
+      this.appliedWatchers = this.appliedWatchers.filter((w) => w.index > this.appliedIndex);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  /** Compacts the raft log behind what the database holds, keeping some entries for slow followers. */
+  private maybeSnapshot(): void {
+    const retention = this.opts.logRetention ?? 10_000;
+    const upTo = this.persistedApplied - retention;
+    if (upTo <= this.lastTruncate + 1000 || this.pendingSnapshot) return;
+    try {
+      const snap = this.storage.createSnapshot(upTo, this.confStateAt(), EMPTY);
+      this.storage.compact(upTo);
+      this.pendingSnapshot = snap.metadata;
+      this.lastTruncate = upTo;
+    } catch (err) {
+      if (!(err instanceof RaftError)) throw err;
+    }
+  }
+
+  private confStateAt(): ConfState {
+    return this.confState;
+  }
+
+  private async persist(rd: Ready | undefined, installed: { index: number; term: number; confState: ConfState } | undefined, installFrom?: string): Promise<void> {
     const rows = this.pendingRows;
     const compactions = this.pendingCompactions;
     const leaseOps = this.pendingLeaseOps;
+    const memberOps = this.pendingMemberOps;
+    const snapMeta = installed ?? this.pendingSnapshot;
     this.pendingRows = [];
     this.pendingCompactions = [];
     this.pendingLeaseOps = [];
+    this.pendingMemberOps = [];
+    this.pendingSnapshot = undefined;
     const applied = this.appliedIndex;
-    const retention = this.opts.logRetention ?? 10_000;
-    const truncate = applied - retention > this.lastTruncate + 1000 ? applied - retention : undefined;
     await this.db.commit({
-      entries: rd.entries,
-      hardState: rd.hardState,
+      entries: (rd?.entries ?? []).map(toStoredEntry),
+      hardState: rd?.hardState,
       rows,
       compactions: compactions.map((c) => c.rev),
       leaseOps,
-      appliedIndex: applied,
+      memberOps,
+      appliedIndex: installed ? undefined : applied,
       compactRev: compactions.length ? compactions[compactions.length - 1].rev : undefined,
-      revision: this.kv.currentRev,
-      truncateLogTo: truncate,
+      revision: installed ? undefined : this.kv.currentRev,
+      truncateLogTo: snapMeta && !installed ? snapMeta.index : undefined,
+      snapshot: snapMeta,
+      installFrom,
     });
-    if (truncate !== undefined) this.lastTruncate = truncate;
+    if (!installed) this.persistedApplied = applied;
     for (const r of rows) this.unflushed.delete(`${r.main}.${r.sub}`);
     for (const c of compactions) c.done();
   }
 
+  /** Waits until the database holds the applied state up to index (a snapshot sent from it must). */
+  async flushedTo(index: number): Promise<void> {
+    while (this.persistedApplied < index && !this.failed && !this.closed) {
+      this.flushDue = true;
+      this.kick();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   private fail(err: unknown): void {
     this.failed = err;
-    console.error('edgecd: storage failed, member stops serving writes:', err);
-    for (const w of this.waiters.values()) w.reject(Errors.stopped());
+    console.error('edgecd: storage failed, member stops serving:', err);
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(Errors.stopped());
+    }
     this.waiters.clear();
   }
 
-  /** Applies one committed entry to the state machine and answers its waiter, if it is ours. */
-  private applyEntry(index: number, data: Uint8Array): void {
-    this.appliedIndex = index;
-    if (data.length === 0) return;
+  private applyEntry(e: Entry): void {
+    if (e.type === 'confChange') {
+      this.applyConfChange(e);
+      return;
+    }
+    if (e.index <= this.appliedIndex) return;
+    this.appliedIndex = e.index;
+    if (e.data.length === 0) return;
+    this.applyRequest(e.data);
+  }
+
+  private applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    this.confState = this.node.applyConfChange(cc);
+    // An entry the snapshot already covered changes raft's view only; the tables have it.
+    if (e.index <= this.appliedIndex) return;
+    this.appliedIndex = e.index;
+    const ctx = cc.context && cc.context.length ? JSON.parse(decoder.decode(cc.context)) : {};
+    const id = memberIdOf(cc.nodeId);
+    if (cc.type === 'removeNode') {
+      this.members.delete(id);
+      this.pendingMemberOps.push({ id });
+      if (id === this.memberId) this.removed = true;
+    } else {
+      const prev = this.members.get(id);
+      const m: MemberRow = {
+        id,
+        name: ctx.name ?? prev?.name ?? '',
+        peerUrls: ctx.peerUrls ?? prev?.peerUrls ?? [],
+        clientUrls: ctx.clientUrls ?? prev?.clientUrls ?? [],
+        isLearner: cc.type === 'addLearner',
+      };
+      this.members.set(id, m);
+      this.pendingMemberOps.push({ id, member: m });
+    }
+    // A member added later receives a snapshot that must already name it.
+    this.pendingSnapshot = undefined;
+    this.opts.onMembers?.([...this.members.values()]);
+    const waiter = ctx.requestId ? this.waiters.get(ctx.requestId) : undefined;
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.waiters.delete(ctx.requestId);
+      waiter.resolve({ resp: [...this.members.values()] });
+    }
+  }
+
+  /** Applies one committed write to the state machine and answers its waiter, if it is ours. */
+  private applyRequest(data: Uint8Array): void {
     const req = decodeRaftRequest(data);
     const waiter = this.waiters.get(req.id);
-    this.waiters.delete(req.id);
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.waiters.delete(req.id);
+    }
     const before = this.kv.currentRev;
     const waits: Waits = [];
     try {
@@ -275,6 +635,15 @@ export class Member {
     }
   }
 
+  /**
+   * Subscribes to applied writes: called synchronously, in revision order, right after each write
+   * is applied (so a listener never misses or reorders one). Returns the unsubscribe function.
+   */
+  onChanges(fn: ChangeListener): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
   /** Records the changes the last write made (if the revision moved) as rows to persist. */
   private queueRows(before: number): void {
     const changes = this.kv.lastChanges;
@@ -300,17 +669,6 @@ export class Member {
     for (const fn of this.changeListeners) fn(main, changes);
   }
 
-  private readonly changeListeners = new Set<ChangeListener>();
-
-  /**
-   * Subscribes to applied writes: called synchronously, in revision order, right after each write
-   * is applied (so a listener never misses or reorders one). Returns the unsubscribe function.
-   */
-  onChanges(fn: ChangeListener): () => void {
-    this.changeListeners.add(fn);
-    return () => this.changeListeners.delete(fn);
-  }
-
   private async historyValues(revs: { main: number; sub: number }[]) {
     const out = new Map<string, { value: string; lease: bigint }>();
     const ask: { main: number; sub: number }[] = [];
@@ -323,15 +681,36 @@ export class Member {
     return out;
   }
 
+  /** Streams this member's applied state for a follower that needs a snapshot. */
+  async exportSnapshot(minIndex: number, write: (line: string) => Promise<void>): Promise<void> {
+    await this.flushedTo(minIndex);
+    await this.db.exportSnapshot(write);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    if (this.ticker) clearInterval(this.ticker);
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushDue = true;
     while (this.looping) await new Promise((r) => setTimeout(r, 5));
-    if (!this.failed && (this.pendingRows.length || this.pendingCompactions.length || this.pendingLeaseOps.length)) {
-      await this.persist({ entries: [], committedEntries: [] });
+    if (!this.failed && (this.pendingRows.length || this.pendingCompactions.length || this.pendingLeaseOps.length || this.pendingMemberOps.length)) {
+      await this.persist(undefined, undefined);
     }
-    for (const w of this.waiters.values()) w.reject(Errors.stopped());
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(Errors.stopped());
+    }
+    for (const b of this.readBatches.values()) for (const w of b.waiters) w.reject(Errors.stopped());
     await this.db.close();
   }
 }
+
+function toStoredEntry(e: Entry): StoredEntry {
+  return { index: e.index, term: e.term, kind: e.type === 'confChange' ? 1 : 0, data: e.data };
+}
+
+function toRaftEntry(e: StoredEntry): Entry {
+  return { index: e.index, term: e.term, type: e.kind === 1 ? 'confChange' : 'normal', data: e.data };
+}
+
+export { encodeConfChange };

@@ -29,6 +29,21 @@ export interface KvRow {
   tombstone: boolean;
 }
 
+/** A cluster member as stored. */
+export interface MemberRow {
+  id: bigint;
+  name: string;
+  peerUrls: string[];
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+  confState: { voters: string[]; learners: string[] };
+}
+
 /** Everything one write transaction makes durable: a ready() batch plus applied state. */
 export interface Batch {
   entries: StoredEntry[];
@@ -45,6 +60,12 @@ export interface Batch {
   leaseOps?: { id: bigint; ttl?: number }[];
   /** Log entries at or below this index are no longer needed. */
   truncateLogTo?: number;
+  /** Raft snapshot metadata to record (the data is the state in these tables). */
+  snapshot?: SnapshotMeta;
+  /** A received snapshot (NDJSON file from exportSnapshot) that replaces the whole state first. */
+  installFrom?: string;
+  /** Member upserts (member set) and removals (id only), in apply order. */
+  memberOps?: { id: bigint; member?: MemberRow }[];
 }
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -63,7 +84,9 @@ export class MemberStore {
     // rebuilt from the log, so a rows-only batch skips the flush.
     const mustSync = b.entries.length > 0 || b.hardState !== undefined;
     // Every statement is sent at once (pipelined): one round trip per batch, not one per statement.
-    await this.sql.begin((tx) => {
+    await this.sql.begin(async (tx) => {
+      // A received snapshot replaces the state in the same transaction as its raft metadata.
+      if (b.installFrom) await this.install(tx, b.installFrom);
       const q: postgres.PendingQuery<postgres.Row[]>[] = [];
       if (!mustSync) q.push(tx`SET LOCAL synchronous_commit TO OFF`);
       if (b.entries.length > 0) {
@@ -105,11 +128,26 @@ export class MemberStore {
           ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`);
       }
       if (b.truncateLogTo !== undefined) q.push(tx`DELETE FROM raft_log WHERE idx <= ${b.truncateLogTo}`);
-      return q;
+      for (const m of b.memberOps ?? []) {
+        if (!m.member) q.push(tx`DELETE FROM members WHERE id = ${m.id.toString()}`);
+        else {
+          const r = m.member;
+          q.push(tx`INSERT INTO members (id, name, peer_urls, client_urls, is_learner)
+            VALUES (${r.id.toString()}, ${r.name}, ${JSON.stringify(r.peerUrls)}, ${JSON.stringify(r.clientUrls)}, ${r.isLearner})
+            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, peer_urls = EXCLUDED.peer_urls,
+              client_urls = EXCLUDED.client_urls, is_learner = EXCLUDED.is_learner`);
+        }
+      }
+      if (b.snapshot) {
+        const sm = b.snapshot;
+        q.push(tx`INSERT INTO raft_snapshot (id, idx, term, conf_state) VALUES (1, ${sm.index}, ${sm.term}, ${JSON.stringify(sm.confState)})
+          ON CONFLICT (id) DO UPDATE SET idx = EXCLUDED.idx, term = EXCLUDED.term, conf_state = EXCLUDED.conf_state`);
+      }
+      await Promise.all(q);
     });
   }
 
-  private async setMeta(tx: Sql | postgres.TransactionSql, name: string, value: string): Promise<void> {
+  private async setMeta(tx: Sql | postgres.TransactionSql | postgres.ReservedSql, name: string, value: string): Promise<void> {
     await tx`INSERT INTO meta (name, value) VALUES (${name}, ${value}) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`;
   }
 
@@ -168,6 +206,67 @@ export class MemberStore {
   async databaseSize(): Promise<number> {
     const rows = await this.conn.db.execute(dsql`SELECT pg_database_size(current_database())::float8 AS size`);
     return Number((rows as unknown as { size: number }[])[0].size);
+  }
+
+  async raftSnapshot(): Promise<SnapshotMeta | undefined> {
+    const rows = await this.sql`SELECT idx::float8 AS idx, term::float8 AS term, conf_state FROM raft_snapshot WHERE id = 1`;
+    return rows[0] ? { index: rows[0].idx, term: rows[0].term, confState: JSON.parse(rows[0].conf_state) } : undefined;
+  }
+
+  async members(): Promise<MemberRow[]> {
+    const rows = await this.sql`SELECT id::text AS id, name, peer_urls, client_urls, is_learner FROM members ORDER BY id`;
+    return rows.map((r) => ({ id: BigInt(r.id), name: r.name, peerUrls: JSON.parse(r.peer_urls), clientUrls: JSON.parse(r.client_urls), isLearner: r.is_learner }));
+  }
+
+  /**
+   * Streams the applied state (meta, leases, members, every kv row) as NDJSON lines, read in one
+   * repeatable-read transaction so it is the state at exactly one applied index.
+   */
+  async exportSnapshot(write: (line: string) => Promise<void>): Promise<number> {
+    let applied = 0;
+    await this.sql.begin('isolation level repeatable read', async (tx) => {
+      const meta = Object.fromEntries((await tx`SELECT name, value FROM meta`).map((r) => [r.name, r.value]));
+      applied = Number(meta.consistent_index ?? 0);
+      await write(JSON.stringify({ meta }));
+      for (const l of await tx`SELECT id::text AS id, ttl::float8 AS ttl FROM leases`) await write(JSON.stringify({ lease: [l.id, l.ttl] }));
+      for (const m of await tx`SELECT id::text AS id, name, peer_urls, client_urls, is_learner FROM members`) await write(JSON.stringify({ member: m }));
+      await tx`SELECT main::text AS main, sub, encode(key, 'hex') AS k, encode(value, 'hex') AS v, create_rev::text AS c,
+          version::text AS ver, lease::text AS l, tombstone FROM kv ORDER BY main, sub`.cursor(2000, async (rows) => {
+        await write(JSON.stringify({ kvs: rows.map((r) => [r.main, r.sub, r.k, r.v, r.c, r.ver, r.l, r.tombstone]) }));
+      });
+    });
+    return applied;
+  }
+
+  /** Replaces the whole applied state with a snapshot file written from exportSnapshot's lines. */
+  private async install(tx: postgres.TransactionSql, file: string): Promise<void> {
+    const { createReadStream } = await import('node:fs');
+    const { createInterface } = await import('node:readline');
+    {
+      await tx`TRUNCATE kv, leases, members, raft_log`;
+      const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      for await (const line of lines) {
+        if (!line) continue;
+        const rec = JSON.parse(line);
+        if (rec.meta) {
+          for (const [name, value] of Object.entries(rec.meta)) {
+            if (name === 'member_id') continue; // our own identity stays ours
+            await this.setMeta(tx, name, String(value));
+          }
+        } else if (rec.lease) await tx`INSERT INTO leases (id, ttl) VALUES (${rec.lease[0]}, ${rec.lease[1]})`;
+        else if (rec.member) {
+          const m = rec.member;
+          await tx`INSERT INTO members (id, name, peer_urls, client_urls, is_learner) VALUES (${m.id}, ${m.name}, ${m.peer_urls}, ${m.client_urls}, ${m.is_learner})`;
+        } else if (rec.kvs) {
+          const r = rec.kvs as [string, number, string, string, string, string, string, boolean][];
+          await tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
+            SELECT m, s, decode(k, 'hex'), decode(v, 'hex'), c, ver, l, t::bool FROM unnest(
+              ${r.map((x) => x[0])}::bigint[], ${r.map((x) => x[1])}::int[], ${r.map((x) => x[2])}::text[], ${r.map((x) => x[3])}::text[],
+              ${r.map((x) => x[4])}::bigint[], ${r.map((x) => x[5])}::bigint[], ${r.map((x) => x[6])}::bigint[],
+              ${r.map((x) => (x[7] ? 't' : 'f'))}::text[]) AS u(m, s, k, v, c, ver, l, t)`;
+        }
+      }
+    }
   }
 
   close(): Promise<void> {

@@ -57,3 +57,12 @@ export const leases = pgTable('leases', {
   id: bigint('id', { mode: 'bigint' }).primaryKey(),
   ttl: int64('ttl').notNull(),
 });
+
+/** The cluster's members as this member last applied them (peer and client URLs as JSON arrays). */
+export const members = pgTable('members', {
+  id: bigint('id', { mode: 'bigint' }).primaryKey(),
+  name: text('name').notNull(),
+  peerUrls: text('peer_urls').notNull(),
+  clientUrls: text('client_urls').notNull(),
+  isLearner: boolean('is_learner').notNull(),
+});

@@ -51,7 +51,7 @@ test('a member on Postgres agrees with the model, and again after restart', asyn
     await fc.assert(
       fc.asyncProperty(ops, async (seq) => {
         const conn = await connect(db.url);
-        await conn.sql`TRUNCATE kv, raft_log, raft_state, meta, leases`;
+        await conn.sql`TRUNCATE kv, raft_log, raft_state, raft_snapshot, meta, leases, members`;
         const model = new Model();
         const sys = new MemberSystem(await Member.open(new MemberStore(conn), { name: 't', rowFlushDelayMs: 1 }));
         try {
