@@ -4,11 +4,13 @@ import { CORS_HEADERS, TEXT_HEADERS, type GatewayContext } from './gateway.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { leaseRoutes } from './routes/lease.ts';
 
-export const VERSION = { etcdserver: '3.4.23', etcdcluster: '3.4.0' };
+import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.ts';
+import { VERSION } from './version.ts';
 
 export interface AppOptions {
   maxRequestBytes: number;
   maxTxnOps: number;
+  cluster?: ClusterRouteOptions;
 }
 
 const GATEWAY_PREFIXES = ['/v3/', '/v3beta/'];
@@ -28,6 +30,7 @@ export function createApp(member: Member, opts: AppOptions): Hono {
 
   kvRoutes(app, g, member);
   leaseRoutes(app, g, member);
+  if (opts.cluster) clusterRoutes(app, g, member, opts.cluster);
 
   app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { ...CORS_HEADERS, 'content-type': 'application/json' }));
   app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', (c) => c.body('Method Not Allowed\n', 405, { ...TEXT_HEADERS, allow: 'GET' }));

@@ -1,6 +1,9 @@
 import { createApp } from '../api/app.ts';
 import { closeServers, serveNode } from '../api/serve-node.ts';
 import { bootMember } from '../server/boot.ts';
+import { EtcdError } from '../server/errors.ts';
+import { PEER_HEADERS } from '../transport/peers.ts';
+import { peerApp } from '../transport/peer-server.ts';
 import { toConfig } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
 import pkg from '../../package.json' with { type: 'json' };
@@ -25,16 +28,70 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const booted = await bootMember({ name: cfg.name, dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl });
-  const app = createApp(booted.member, { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps });
-  const servers = await serveNode(app, cfg.listenClientUrls);
-  console.log(`edgecd: member ${cfg.name} (${booted.member.memberId.toString(16)}) serving clients on ${cfg.listenClientUrls.join(', ')}`);
+  const booted = await bootMember({
+    name: cfg.name,
+    dataDir: cfg.dataDir,
+    databaseUrl: cfg.databaseUrl,
+    initialCluster: cfg.initialCluster,
+    initialClusterState: cfg.initialClusterState,
+    initialClusterToken: cfg.initialClusterToken,
+    initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls,
+    advertiseClientUrls: cfg.advertiseClientUrls,
+    heartbeatMs: cfg.heartbeatIntervalMs,
+    electionTimeoutMs: cfg.electionTimeoutMs,
+  });
+  const member = booted.member;
+  const peers = await serveNode(
+    peerApp(
+      {
+        clusterId: () => member.clusterId,
+        selfNodeId: () => member.selfNodeId,
+        step: (m) => member.step(m),
+        snapshotReceived: (index, file) => member.receivedSnapshots.set(index, file),
+        members: () => member.memberList().map((m) => ({ ...m, id: m.id.toString() })),
+        promote: async (id) => (await member.promoteMember(id)).map((m) => m.id.toString()),
+      },
+      booted.snapshotDir,
+    ),
+    cfg.listenPeerUrls,
+  );
+  const app = createApp(member, {
+    maxRequestBytes: cfg.maxRequestBytes,
+    maxTxnOps: cfg.maxTxnOps,
+    cluster: {
+      clusterToken: cfg.initialClusterToken,
+      dbSize: () => member.databaseSize(),
+      async promoteOnLeader(id) {
+        const leader = member.members.get(member.leaderId);
+        if (!leader) throw new EtcdError(14, 'etcdserver: no leader');
+        const r = await fetch(`${leader.peerUrls[0]}/raft/promote`, {
+          method: 'POST',
+          headers: { [PEER_HEADERS.cluster]: member.clusterId.toString(), 'content-type': 'application/json' },
+          body: JSON.stringify({ id: id.toString() }),
+        });
+        const body = (await r.json()) as { ok: boolean; code?: number; message?: string };
+        if (!body.ok) throw new EtcdError((body.code ?? 2) as 2, body.message ?? 'promote failed');
+      },
+    },
+  });
+  const clients = await serveNode(app, cfg.listenClientUrls);
+  console.log(`edgecd: member ${cfg.name} (${member.memberId.toString(16)}) serving clients on ${cfg.listenClientUrls.join(', ')}, peers on ${cfg.listenPeerUrls.join(', ')}`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`edgecd: ${signal}, shutting down`);
-    await closeServers(servers);
+    // A leader hands leadership over first, so the cluster does not wait out an election.
+    if (member.isLeader && member.members.size > 1) {
+      const next = member.memberList().find((m) => m.id !== member.memberId && !m.isLearner);
+      if (next) {
+        member.transferLeadership(next.id);
+        const deadline = Date.now() + member.electionTimeoutMs;
+        while (member.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    await closeServers(clients);
+    await closeServers(peers);
     await booted.close();
     process.exit(0);
   };

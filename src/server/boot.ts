@@ -2,43 +2,131 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
-import { MemberStore } from '../storage/member-store.ts';
-import { Member } from './member.ts';
+import { MemberStore, type MemberRow } from '../storage/member-store.ts';
+import { Transport } from '../transport/peers.ts';
+import { sendSnapshot } from '../transport/snapshot-sender.ts';
+import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
+import { Member, type Identity } from './member.ts';
 
 export interface BootOptions {
   name: string;
   dataDir: string;
   databaseUrl: string;
+  initialCluster: string;
+  initialClusterState: 'new' | 'existing';
+  initialClusterToken: string;
+  initialAdvertisePeerUrls: string[];
+  advertiseClientUrls: string[];
+  heartbeatMs: number;
+  electionTimeoutMs: number;
 }
 
 export interface Booted {
   member: Member;
+  transport: Transport;
+  snapshotDir: string;
   close(): Promise<void>;
 }
 
-/** Opens the member's database (its Postgres, or embedded PGlite under the data dir) and recovers. */
-export async function bootMember(opts: BootOptions): Promise<Booted> {
+const sameUrls = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
+/** Who this member is in a new cluster: every member computes the same ids from the same flags. */
+function newClusterIdentity(o: BootOptions): Identity {
+  const cluster = parseInitialCluster(o.initialCluster);
+  const initialMembers: MemberRow[] = [...cluster].map(([name, urls]) => ({
+    id: memberIdFor(urls, o.initialClusterToken),
+    name,
+    peerUrls: urls,
+    clientUrls: name === o.name ? o.advertiseClientUrls : [],
+    isLearner: false,
+  }));
+  const self = initialMembers.find((m) => m.name === o.name);
+  if (!self) throw new Error(`--initial-cluster has no member named "${o.name}"`);
+  if (!sameUrls(self.peerUrls, o.initialAdvertisePeerUrls)) {
+    throw new Error(`--initial-cluster gives ${o.name} the peer URLs ${self.peerUrls.join(',')} but --initial-advertise-peer-urls says ${o.initialAdvertisePeerUrls.join(',')}`);
+  }
+  return { memberId: self.id, clusterId: clusterIdFor(initialMembers.map((m) => m.id)), self, initialMembers };
+}
+
+/** A member joining a running cluster learns its id (given by `member add`) from a peer. */
+async function joiningIdentity(o: BootOptions): Promise<Identity> {
+  const cluster = parseInitialCluster(o.initialCluster);
+  const errors: string[] = [];
+  for (const [name, urls] of cluster) {
+    if (name === o.name) continue;
+    for (const url of urls) {
+      try {
+        const r = await fetch(`${url}/raft/members`, { signal: AbortSignal.timeout(3000) });
+        const body = (await r.json()) as { clusterId: string; members: { id: string; peerUrls: string[] }[] };
+        const me = body.members.find((m) => sameUrls(m.peerUrls, o.initialAdvertisePeerUrls));
+        if (!me) throw new Error(`the cluster has no member with peer URLs ${o.initialAdvertisePeerUrls.join(',')}: add it with member add first`);
+        const id = BigInt(me.id);
+        return { memberId: id, clusterId: BigInt(body.clusterId), self: { id, name: o.name, peerUrls: o.initialAdvertisePeerUrls, clientUrls: o.advertiseClientUrls, isLearner: false } };
+      } catch (err) {
+        errors.push(`${url}: ${(err as Error).message}`);
+      }
+    }
+  }
+  throw new Error(`could not join the cluster: ${errors.join('; ')}`);
+}
+
+/** Opens the member's database (its Postgres, or embedded PGlite under the data dir), recovers, and wires the transport. */
+export async function bootMember(o: BootOptions): Promise<Booted> {
   let embedded: EmbeddedPostgres | undefined;
-  let url = opts.databaseUrl;
+  let url = o.databaseUrl;
   let clientOpts = {};
+  mkdirSync(o.dataDir, { recursive: true });
   if (!url) {
-    mkdirSync(opts.dataDir, { recursive: true });
-    embedded = await startEmbedded(path.join(opts.dataDir, 'pg'));
+    embedded = await startEmbedded(path.join(o.dataDir, 'pg'));
     url = embedded.url;
     clientOpts = EMBEDDED_CLIENT_OPTIONS;
   }
   try {
     const conn = await connect(url, clientOpts);
-    const member = await Member.open(new MemberStore(conn), { name: opts.name });
+    const store = new MemberStore(conn);
+    const known = await store.getMeta('member_id');
+    let identity: Identity | undefined;
+    if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o);
+    let member: Member | undefined;
+    const clusterId = () => (member?.clusterId ?? identity?.clusterId ?? 0n).toString();
+    const transport = new Transport(nodeIdOf(identity?.memberId ?? BigInt(known!)), clusterId, {
+      unreachable: (id) => member?.reportUnreachable(id),
+      snapshotDone: (id, ok) => member?.reportSnapshot(id, ok),
+      sendSnapshot: (peer, m) => sendSnapshot(peer, m, clusterId(), (write) => member!.exportSnapshot(m.snapshot!.metadata.index, write)),
+    });
+    member = await Member.open(store, {
+      name: o.name,
+      identity,
+      heartbeatMs: o.heartbeatMs,
+      electionTimeoutMs: o.electionTimeoutMs,
+      minLeaseTtl: Math.ceil((1.5 * o.electionTimeoutMs) / 1000),
+      send: (msgs) => transport.send(msgs),
+      onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
+    });
+    const m = member;
+    void publishWhenLed(m, o.name, o.advertiseClientUrls);
     return {
-      member,
+      member: m,
+      transport,
+      snapshotDir: path.join(o.dataDir, 'snap'),
       async close() {
-        await member.close();
+        await m.close();
         await embedded?.stop();
       },
     };
   } catch (err) {
     await embedded?.stop();
     throw err;
+  }
+}
+
+async function publishWhenLed(m: Member, name: string, clientUrls: string[]): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await m.publish(name, clientUrls);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 }

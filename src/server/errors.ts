@@ -59,6 +59,7 @@ export const Errors = {
   learnerNotReady: e(Code.FailedPrecondition, 'etcdserver: can only promote a learner member which is in sync with leader'),
   tooManyLearners: e(Code.FailedPrecondition, 'etcdserver: too many learner members in cluster'),
   notEnoughStarted: e(Code.FailedPrecondition, 'etcdserver: re-configuration failed due to not enough started members'),
+  notLeader: e(Code.FailedPrecondition, 'etcdserver: not leader'),
   unhealthy: e(Code.Unavailable, 'etcdserver: unhealthy cluster'),
   permissionDenied: e(Code.PermissionDenied, 'etcdserver: permission denied'),
   invalidAuthToken: e(Code.Unauthenticated, 'etcdserver: invalid auth token'),

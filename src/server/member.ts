@@ -620,6 +620,16 @@ export class Member {
         const lease = this.lessor.grant(req.leaseGrant.ID, req.leaseGrant.TTL);
         this.pendingLeaseOps.push({ id: lease.id, ttl: lease.ttl });
         resp = { header: { revision: this.kv.currentRev }, ID: lease.id, TTL: lease.ttl } satisfies LeaseGrantResult;
+      } else if (req.memberAttrs) {
+        const a = req.memberAttrs;
+        const id = BigInt(a.id);
+        const m = this.members.get(id);
+        if (!m) throw Errors.memberNotFound();
+        const next: MemberRow = { ...m, name: a.name ?? m.name, clientUrls: a.clientUrls ?? m.clientUrls, peerUrls: a.peerUrls ?? m.peerUrls };
+        this.members.set(id, next);
+        this.pendingMemberOps.push({ id, member: next });
+        this.opts.onMembers?.([...this.members.values()]);
+        resp = [...this.members.values()];
       } else if (req.leaseRevoke) {
         const keys = this.lessor.revoke(req.leaseRevoke.ID);
         const txn = this.kv.write();
@@ -679,6 +689,65 @@ export class Member {
     }
     if (ask.length) for (const [k, v] of await this.db.values(ask)) out.set(k, v);
     return out;
+  }
+
+  memberList(): MemberRow[] {
+    return [...this.members.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Adds a member (as a learner or a voter); its id is derived from its peer URLs and the time. */
+  async addMember(id: bigint, peerUrls: string[], isLearner: boolean): Promise<MemberRow[]> {
+    for (const m of this.members.values()) {
+      if (m.id === id) throw Errors.memberExist();
+      if (m.peerUrls.some((u) => peerUrls.includes(u))) throw Errors.peerURLExist();
+    }
+    if (isLearner && [...this.members.values()].filter((m) => m.isLearner).length >= 1) throw Errors.tooManyLearners();
+    const context = encoder.encode(JSON.stringify({ name: '', peerUrls, clientUrls: [] }));
+    return (await this.proposeConfChange({ type: isLearner ? 'addLearner' : 'addNode', nodeId: nodeIdOf(id), context })).resp;
+  }
+
+  async removeMember(id: bigint): Promise<MemberRow[]> {
+    if (!this.members.has(id)) throw Errors.memberNotFound();
+    return (await this.proposeConfChange({ type: 'removeNode', nodeId: nodeIdOf(id) })).resp;
+  }
+
+  /** Promotes a learner once it has caught up with the leader (only the leader can tell). */
+  async promoteMember(id: bigint): Promise<MemberRow[]> {
+    const m = this.members.get(id);
+    if (!m) throw Errors.memberNotFound();
+    if (!m.isLearner) throw Errors.memberNotLearner();
+    if (!this.isLeader) throw Errors.notLeader();
+    const st = this.node.status();
+    const p = st.progress?.[nodeIdOf(id)];
+    const leaderMatch = st.progress?.[this.selfNode]?.match ?? st.commit;
+    // etcd's rule: the learner's log must reach 90% of the leader's.
+    if (!p || p.match < leaderMatch * 0.9) throw Errors.learnerNotReady();
+    return (await this.proposeConfChange({ type: 'addNode', nodeId: nodeIdOf(id) })).resp;
+  }
+
+  async updateMember(id: bigint, peerUrls: string[]): Promise<MemberRow[]> {
+    if (!this.members.has(id)) throw Errors.memberNotFound();
+    for (const m of this.members.values()) if (m.id !== id && m.peerUrls.some((u) => peerUrls.includes(u))) throw Errors.peerURLExist();
+    return (await this.propose<MemberRow[]>({ memberAttrs: { id: id.toString(), peerUrls } })).resp;
+  }
+
+  /** Publishes this member's name and client URLs through the log once there is a leader. */
+  async publish(name: string, clientUrls: string[]): Promise<void> {
+    const m = this.members.get(this.memberId);
+    if (m && m.name === name && JSON.stringify(m.clientUrls) === JSON.stringify(clientUrls)) return;
+    await this.propose({ memberAttrs: { id: this.memberId.toString(), name, clientUrls } });
+  }
+
+  databaseSize(): Promise<number> {
+    return this.db.databaseSize();
+  }
+
+  raftStatus() {
+    return this.node.status();
+  }
+
+  get selfNodeId(): string {
+    return this.selfNode;
   }
 
   /** Streams this member's applied state for a follower that needs a snapshot. */

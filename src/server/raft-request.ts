@@ -10,6 +10,8 @@ export interface RaftRequest {
   compaction?: CompactionRequest;
   leaseGrant?: { ID: bigint; TTL: number };
   leaseRevoke?: { ID: bigint };
+  /** A member's name and client URLs (published by the member itself) or new peer URLs (member update). */
+  memberAttrs?: { id: string; name?: string; clientUrls?: string[]; peerUrls?: string[] };
 }
 
 // Fields that hold int64 ids, kept as bigint in memory and as decimal strings on the wire.

@@ -22,6 +22,7 @@ export async function freePort(): Promise<number> {
 
 export interface EdgecdProcess {
   url: string;
+  peerUrl: string;
   proc: ChildProcess;
   /** Graceful stop, then cleanup of its database and data dir. */
   stop(): Promise<void>;
@@ -41,6 +42,11 @@ export interface StartOptions {
   databaseUrl?: string;
   dataDir?: string;
   port?: number;
+  peerPort?: number;
+  name?: string;
+  /** name=peerURL,... for a cluster (default: this member alone). */
+  initialCluster?: string;
+  clusterState?: 'new' | 'existing';
 }
 
 async function waitHealthy(url: string, proc: ChildProcess, out: () => string, timeoutMs = 60_000): Promise<void> {
@@ -69,8 +75,22 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
   }
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'edgecd-test-'));
   const port = opts.port ?? (await freePort());
+  const peerPort = opts.peerPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const args = ['--import', 'tsx', MAIN, '--data-dir', dataDir, '--listen-client-urls', url, ...(opts.args ?? [])];
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const name = opts.name ?? 'default';
+  const args = [
+    '--import', 'tsx', MAIN,
+    '--name', name,
+    '--data-dir', dataDir,
+    '--listen-client-urls', url,
+    '--advertise-client-urls', url,
+    '--listen-peer-urls', peerUrl,
+    '--initial-advertise-peer-urls', peerUrl,
+    '--initial-cluster', opts.initialCluster ?? `${name}=${peerUrl}`,
+    '--initial-cluster-state', opts.clusterState ?? 'new',
+    ...(opts.args ?? []),
+  ];
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(opts.env ?? {}) };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
   else delete env.DATABASE_URL;
@@ -83,6 +103,7 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
   await waitHealthy(url, proc, out);
   const self: EdgecdProcess = {
     url,
+    peerUrl,
     proc,
     output: out,
     async stop() {
@@ -103,7 +124,7 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
     },
     async restart() {
       await self.kill();
-      const next = await startEdgecd({ ...opts, store, databaseUrl, dataDir, port });
+      const next = await startEdgecd({ ...opts, store, databaseUrl, dataDir, port, peerPort });
       const stopNext = next.stop;
       next.stop = async () => {
         await stopNext();

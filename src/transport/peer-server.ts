@@ -1,0 +1,70 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Hono } from 'hono';
+import type { Message } from '../raft/index.ts';
+import { fromWire, type WireMessage } from './codec.ts';
+import { PEER_HEADERS } from './peers.ts';
+
+/** What the peer endpoints need from the member. */
+export interface PeerHandler {
+  clusterId(): bigint;
+  selfNodeId(): string;
+  step(m: Message): void;
+  /** A snapshot's data arrived for raft index `index`, saved at `file`. */
+  snapshotReceived(index: number, file: string): void;
+  members(): unknown;
+  promote(id: bigint): Promise<unknown>;
+}
+
+/**
+ * The peer side of the transport: raft message batches, streamed snapshots, and the member list
+ * a joining member asks for. Requests must name our cluster and this member.
+ */
+export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
+  const app = new Hono();
+  const check = (headers: (name: string) => string | undefined): string | undefined => {
+    if (headers(PEER_HEADERS.cluster) !== h.clusterId().toString()) return 'cluster ID mismatch';
+    if (headers(PEER_HEADERS.to) !== h.selfNodeId()) return 'message is not for this member';
+    return undefined;
+  };
+
+  app.post('/raft/messages', async (c) => {
+    const bad = check((n) => c.req.header(n));
+    if (bad) return c.text(bad, 412);
+    const batch = (await c.req.json()) as WireMessage[];
+    for (const w of batch) h.step(fromWire(w));
+    return c.body(null, 204);
+  });
+
+  app.post('/raft/snapshot', async (c) => {
+    const bad = check((n) => c.req.header(n));
+    if (bad) return c.text(bad, 412);
+    const m = fromWire(JSON.parse(Buffer.from(c.req.header('x-edgecd-message') ?? '', 'base64').toString()) as WireMessage);
+    if (!m.snapshot) return c.text('no snapshot metadata', 400);
+    mkdirSync(snapshotDir, { recursive: true });
+    const file = path.join(snapshotDir, `snap-${m.snapshot.metadata.term}-${m.snapshot.metadata.index}.ndjson`);
+    const body = c.req.raw.body;
+    if (!body) return c.text('empty snapshot', 400);
+    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream), createWriteStream(file));
+    h.snapshotReceived(m.snapshot.metadata.index, file);
+    h.step(m);
+    return c.body(null, 204);
+  });
+
+  app.get('/raft/members', (c) => c.json({ clusterId: h.clusterId().toString(), members: h.members() }));
+
+  app.post('/raft/promote', async (c) => {
+    const bad = c.req.header(PEER_HEADERS.cluster) !== h.clusterId().toString();
+    if (bad) return c.text('cluster ID mismatch', 412);
+    const { id } = (await c.req.json()) as { id: string };
+    try {
+      return c.json({ ok: true, members: await h.promote(BigInt(id)) });
+    } catch (err) {
+      const e = err as { code?: number; message?: string };
+      return c.json({ ok: false, code: e.code ?? 2, message: e.message ?? String(err) }, 400);
+    }
+  });
+  return app;
+}
