@@ -98,6 +98,38 @@ export class KvStore {
     return new WriteTxn(this);
   }
 
+  /**
+   * The value each key had at a revision, in one batch (watchers' prev_kv): undefined where the key
+   * did not exist then, or the revision is below the compaction (etcd's range error, ignored).
+   */
+  async valuesAt(reqs: { key: Bytes; rev: number }[]): Promise<(KeyValue | undefined)[]> {
+    const out: (KeyValue | undefined)[] = new Array(reqs.length).fill(undefined);
+    const missing: { i: number; modified: Revision }[] = [];
+    for (let i = 0; i < reqs.length; i++) {
+      const { key, rev } = reqs[i];
+      if (rev < this.compactRev || rev <= 0) continue;
+      const ki = this.index.getIndex(key);
+      const h = ki?.get(rev);
+      if (!ki || !h) continue;
+      if (ki.latest && ki.modified === h.modified) out[i] = ki.latest;
+      else {
+        out[i] = { key, createRevision: h.created.main, modRevision: h.modified.main, version: h.ver, value: '', lease: 0n };
+        missing.push({ i, modified: h.modified });
+      }
+    }
+    if (missing.length) {
+      const found = await this.history.values(missing.map((m) => m.modified));
+      for (const m of missing) {
+        const v = found.get(revKey(m.modified));
+        if (v) {
+          out[m.i]!.value = v.value;
+          out[m.i]!.lease = v.lease;
+        } else out[m.i] = undefined;
+      }
+    }
+    return out;
+  }
+
   /** Validates and applies a compaction to the index; the caller deletes the obsolete rows. */
   compact(rev: number): void {
     if (rev <= this.compactRev) throw new CompactedError();

@@ -654,6 +654,22 @@ export class Member {
     return () => this.changeListeners.delete(fn);
   }
 
+  /**
+   * Revision rows with after < main <= until (revisions already applied), oldest first, at most
+   * limit of them: the history a watcher catching up reads. Rows not flushed yet come from memory.
+   */
+  async changesSince(after: number, until: number, limit: number): Promise<KvRow[]> {
+    // Copy the unflushed rows before querying: a row flushed meanwhile is then in one of the two.
+    const recent: KvRow[] = [];
+    for (const r of this.unflushed.values()) if (r.main > after && r.main <= until) recent.push(r);
+    const stored = await this.db.rowsBetween(after, until, limit);
+    if (recent.length === 0) return stored;
+    const seen = new Set(stored.map((r) => `${r.main}.${r.sub}`));
+    const all = stored.concat(recent.filter((r) => !seen.has(`${r.main}.${r.sub}`)));
+    all.sort((a, b) => a.main - b.main || a.sub - b.sub);
+    return all.length > limit ? all.slice(0, limit) : all;
+  }
+
   /** Records the changes the last write made (if the revision moved) as rows to persist. */
   private queueRows(before: number): void {
     const changes = this.kv.lastChanges;

@@ -272,4 +272,20 @@ export class MemberStore {
   close(): Promise<void> {
     return this.conn.close();
   }
+
+  /** Revision rows with after < main <= until, oldest first, at most limit of them (watchers catching up). */
+  async rowsBetween(after: number, until: number, limit: number): Promise<KvRow[]> {
+    const rows = await this.sql`SELECT main::float8 AS main, sub, key, value, create_rev::float8 AS c, version::float8 AS v,
+        lease::text AS lease, tombstone FROM kv WHERE main > ${after} AND main <= ${until} ORDER BY main, sub LIMIT ${limit}`;
+    return rows.map((r) => ({
+      main: r.main,
+      sub: r.sub,
+      key: latin1(r.key),
+      value: latin1(r.value),
+      createRev: r.c,
+      version: r.v,
+      lease: BigInt(r.lease),
+      tombstone: r.tombstone,
+    }));
+  }
 }
