@@ -3,6 +3,8 @@ import type { Member } from '../server/member.ts';
 import { CORS_HEADERS, TEXT_HEADERS, type GatewayContext } from './gateway.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { leaseRoutes } from './routes/lease.ts';
+import { watchRoutes, type WatchRouteOptions } from './routes/watch.ts';
+import { createWatchStore } from '../server/watch-history.ts';
 
 import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.ts';
 import { VERSION } from './version.ts';
@@ -11,6 +13,8 @@ export interface AppOptions {
   maxRequestBytes: number;
   maxTxnOps: number;
   cluster?: ClusterRouteOptions;
+  /** Watch streams: back-pressure limits, progress and heartbeat periods. */
+  watch?: WatchRouteOptions;
 }
 
 const GATEWAY_PREFIXES = ['/v3/', '/v3beta/'];
@@ -24,6 +28,9 @@ export function createApp(member: Member, opts: AppOptions): Hono {
     maxTxnOps: opts.maxTxnOps,
     authEnabled: () => false,
   };
+
+  // Before the catch-all preflight: the SSE route answers its own.
+  watchRoutes(app, g, createWatchStore(member), opts.watch);
 
   // etcd answers every preflight, whatever the path.
   app.options('*', (c) => c.body(null, 200, CORS_HEADERS));

@@ -236,6 +236,18 @@ export function parseGoJson(body: Uint8Array): Node | typeof EMPTY {
 }
 
 /**
+ * Reads the first JSON value of a stream buffer and says where it ends, for request streams of
+ * several values (Go's Decoder reading one after another). Throws like parseGoJson; running out
+ * of bytes mid-value is 'unexpected EOF'.
+ */
+export function parseGoJsonPrefix(buf: Uint8Array): { node: Node; end: number } | typeof EMPTY {
+  const r = new Reader(buf);
+  if (r.skipSpace() < 0) return EMPTY;
+  const node = r.value();
+  return { node, end: r.i };
+}
+
+/**
  * json.Unmarshal's view of a complete text: exactly one value, then only space. Its errors differ
  * from the Decoder's: running out is "unexpected end of JSON input".
  */
