@@ -15,6 +15,7 @@ export interface Config {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   quotaBackendBytes: number;
+  snapshotCount: number;
   maxRequestBytes: number;
   maxTxnOps: number;
   authToken: string;
@@ -44,6 +45,7 @@ export function toConfig(v: FlagValues): Config {
     heartbeatIntervalMs: positive('heartbeat-interval'),
     electionTimeoutMs: positive('election-timeout'),
     quotaBackendBytes: positive('quota-backend-bytes'),
+    snapshotCount: positive('snapshot-count'),
     maxRequestBytes: positive('max-request-bytes'),
     maxTxnOps: positive('max-txn-ops'),
     authToken: v['auth-token'] as string,

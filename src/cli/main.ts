@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     advertiseClientUrls: cfg.advertiseClientUrls,
     heartbeatMs: cfg.heartbeatIntervalMs,
     electionTimeoutMs: cfg.electionTimeoutMs,
+    snapshotCount: cfg.snapshotCount,
   });
   const member = booted.member;
   const peers = await serveNode(

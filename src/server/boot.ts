@@ -19,6 +19,8 @@ export interface BootOptions {
   advertiseClientUrls: string[];
   heartbeatMs: number;
   electionTimeoutMs: number;
+  /** Committed entries kept in the log before it is compacted behind a snapshot. */
+  snapshotCount: number;
 }
 
 export interface Booted {
@@ -37,7 +39,8 @@ function newClusterIdentity(o: BootOptions): Identity {
     id: memberIdFor(urls, o.initialClusterToken),
     name,
     peerUrls: urls,
-    clientUrls: name === o.name ? o.advertiseClientUrls : [],
+    // Client URLs are published through the log once the member runs, so every member agrees.
+    clientUrls: [],
     isLearner: false,
   }));
   const self = initialMembers.find((m) => m.name === o.name);
@@ -46,6 +49,33 @@ function newClusterIdentity(o: BootOptions): Identity {
     throw new Error(`--initial-cluster gives ${o.name} the peer URLs ${self.peerUrls.join(',')} but --initial-advertise-peer-urls says ${o.initialAdvertisePeerUrls.join(',')}`);
   }
   return { memberId: self.id, clusterId: clusterIdFor(initialMembers.map((m) => m.id)), self, initialMembers };
+}
+
+/**
+ * A member that starts a "new" cluster with an empty database, while its peers already know it
+ * as started, lost its data: starting would forget its votes and log. Refuse, as etcd does.
+ */
+async function refuseIfBootstrapped(o: BootOptions, self: MemberRow): Promise<void> {
+  const cluster = parseInitialCluster(o.initialCluster);
+  for (const [name, urls] of cluster) {
+    if (name === o.name) continue;
+    for (const url of urls) {
+      let body: { members: { id: string; clientUrls: string[] }[] };
+      try {
+        const r = await fetch(`${url}/raft/members`, { signal: AbortSignal.timeout(2000) });
+        body = (await r.json()) as typeof body;
+      } catch {
+        continue; // a peer that is down cannot tell
+      }
+      const me = body.members.find((m) => m.id === self.id.toString());
+      if (me && me.clientUrls.length > 0) {
+        throw new Error(
+          `member ${self.id.toString(16)} has already been bootstrapped: its database is empty but the cluster knows it as started. ` +
+            'Remove it (member remove), add it again (member add) and start it with --initial-cluster-state existing.',
+        );
+      }
+    }
+  }
 }
 
 /** A member joining a running cluster learns its id (given by `member add`) from a peer. */
@@ -57,11 +87,17 @@ async function joiningIdentity(o: BootOptions): Promise<Identity> {
     for (const url of urls) {
       try {
         const r = await fetch(`${url}/raft/members`, { signal: AbortSignal.timeout(3000) });
-        const body = (await r.json()) as { clusterId: string; members: { id: string; peerUrls: string[] }[] };
+        const body = (await r.json()) as { clusterId: string; members: (Omit<MemberRow, 'id'> & { id: string })[] };
         const me = body.members.find((m) => sameUrls(m.peerUrls, o.initialAdvertisePeerUrls));
         if (!me) throw new Error(`the cluster has no member with peer URLs ${o.initialAdvertisePeerUrls.join(',')}: add it with member add first`);
         const id = BigInt(me.id);
-        return { memberId: id, clusterId: BigInt(body.clusterId), self: { id, name: o.name, peerUrls: o.initialAdvertisePeerUrls, clientUrls: o.advertiseClientUrls, isLearner: false } };
+        const knownMembers = body.members.map((m) => ({ ...m, id: BigInt(m.id) }));
+        return {
+          memberId: id,
+          clusterId: BigInt(body.clusterId),
+          self: { id, name: o.name, peerUrls: o.initialAdvertisePeerUrls, clientUrls: o.advertiseClientUrls, isLearner: false },
+          knownMembers,
+        };
       } catch (err) {
         errors.push(`${url}: ${(err as Error).message}`);
       }
@@ -87,6 +123,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     const known = await store.getMeta('member_id');
     let identity: Identity | undefined;
     if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o);
+    if (identity?.initialMembers && identity.initialMembers.length > 1) await refuseIfBootstrapped(o, identity.self);
     let member: Member | undefined;
     const clusterId = () => (member?.clusterId ?? identity?.clusterId ?? 0n).toString();
     const transport = new Transport(nodeIdOf(identity?.memberId ?? BigInt(known!)), clusterId, {
@@ -100,6 +137,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       heartbeatMs: o.heartbeatMs,
       electionTimeoutMs: o.electionTimeoutMs,
       minLeaseTtl: Math.ceil((1.5 * o.electionTimeoutMs) / 1000),
+      logRetention: o.snapshotCount,
       send: (msgs) => transport.send(msgs),
       onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
     });

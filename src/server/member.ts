@@ -30,6 +30,8 @@ export interface Identity {
   self: MemberRow;
   /** Members of a new cluster (this one included): bootstraps the log on first start. */
   initialMembers?: MemberRow[];
+  /** A joining member's view of the cluster, until a snapshot brings the real one. */
+  knownMembers?: MemberRow[];
 }
 
 export interface MemberOptions {
@@ -204,6 +206,7 @@ export class Member {
       if (entries.length) this.storage.append(entries.map(toRaftEntry));
     }
     this.confState = this.storage.initialState().confState;
+    if (this.members.size === 0) for (const m of ident?.knownMembers ?? []) this.members.set(m.id, m);
     if (ident && !this.members.has(this.memberId)) this.members.set(this.memberId, ident.self);
     const hard = this.storage.initialState().hardState;
     const firstMinusOne = this.storage.firstIndex() - 1;
@@ -484,7 +487,7 @@ export class Member {
   private maybeSnapshot(): void {
     const retention = this.opts.logRetention ?? 10_000;
     const upTo = this.persistedApplied - retention;
-    if (upTo <= this.lastTruncate + 1000 || this.pendingSnapshot) return;
+    if (upTo <= this.lastTruncate + Math.min(1000, retention) || this.pendingSnapshot) return;
     try {
       const snap = this.storage.createSnapshot(upTo, this.confStateAt(), EMPTY);
       this.storage.compact(upTo);

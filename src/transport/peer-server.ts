@@ -24,6 +24,10 @@ export interface PeerHandler {
  */
 export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
   const app = new Hono();
+  app.onError((err, c) => {
+    console.error(`edgecd: peer request ${c.req.path} failed:`, err);
+    return c.text(err.message, 500);
+  });
   const check = (headers: (name: string) => string | undefined): string | undefined => {
     if (headers(PEER_HEADERS.cluster) !== h.clusterId().toString()) return 'cluster ID mismatch';
     if (headers(PEER_HEADERS.to) !== h.selfNodeId()) return 'message is not for this member';

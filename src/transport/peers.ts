@@ -42,7 +42,10 @@ class PeerQueue {
       this.hooks
         .sendSnapshot(this.target, m)
         .then(() => this.hooks.snapshotDone(this.target.id, true))
-        .catch(() => this.hooks.snapshotDone(this.target.id, false));
+        .catch((err: Error) => {
+          console.error(`edgecd: sending a snapshot to ${this.target.id} failed: ${err.message}`);
+          this.hooks.snapshotDone(this.target.id, false);
+        });
       return;
     }
     if (this.queue.length >= MAX_QUEUE) return;

@@ -9,6 +9,8 @@ export interface TestCluster {
   names: string[];
   /** Restarts member i on its own store (after a kill), or starts it fresh when wiped. */
   restart(i: number): Promise<EdgecdProcess>;
+  databaseUrl(i: number): string | undefined;
+  initialCluster: string;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,8 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
   return {
     members,
     names,
+    initialCluster,
+    databaseUrl: (i) => stores[i].db?.url,
     async restart(i) {
       await members[i]?.kill();
       members[i] = await start(i);
