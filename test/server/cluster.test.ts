@@ -22,15 +22,21 @@ async function leaderOf(urls: string[]): Promise<{ index: number; id: string }> 
   throw new Error('no leader');
 }
 
-test('3 members: writes on followers, linearizable reads elsewhere, leader killed under load, catch-up', { timeout: 240_000 }, async () => {
-  const c = await startCluster({ size: 3 });
+async function scenario(store: 'postgres' | 'pglite'): Promise<void> {
+  const c = await startCluster({ size: 3, store });
   try {
     const urls = c.members.map((m) => m!.url);
     const list = await post(urls[0], '/v3/cluster/member/list', {});
     assert.equal(list.json.members.length, 3);
 
     // A put on one follower is seen by a linearizable read on the other follower, in order.
+    // Leadership moves on request, to the member asked for.
+    const first = await leaderOf(urls);
+    const target = list.json.members.find((m: any) => m.ID !== first.id).ID;
+    const moved = await post(urls[first.index], '/v3/maintenance/transfer-leadership', { targetID: target });
+    assert.equal(moved.status, 200, JSON.stringify(moved.json));
     const lead = await leaderOf(urls);
+    assert.equal(lead.id, target);
     const followers = [0, 1, 2].filter((i) => i !== lead.index);
     for (let n = 0; n < 20; n++) {
       const put = await post(urls[followers[n % 2]], '/v3/kv/put', { key: b64('seq'), value: b64(String(n)) });
@@ -80,10 +86,14 @@ test('3 members: writes on followers, linearizable reads elsewhere, leader kille
     const all = await post(urls[lead.index], '/v3/kv/range', { key: b64('load/'), range_end: b64('load0') });
     const found = new Map<string, number>((all.json.kvs ?? []).map((kv: any) => [unb64(kv.key), Number(kv.mod_revision)]));
     const lost = [...acked].filter(([k, rev]) => found.get(k) !== rev);
-    console.log(`cluster: ${made} writes made, ${acked.size} acknowledged, ${found.size} found on the restarted member, ${lost.length} lost; counts per member ${counts.join('/')}`);
+    console.log(`cluster on ${store}: ${made} writes made, ${acked.size} acknowledged, ${found.size} found on the restarted member, ${lost.length} lost; counts per member ${counts.join('/')}`);
     assert.deepEqual(lost, []);
     assert.ok(counts.every((x) => x === counts[0]), `members disagree: ${counts}`);
   } finally {
     await c.stop();
   }
-});
+}
+
+const title = '3 members: transfer, writes on followers, linearizable reads elsewhere, leader killed under load, catch-up';
+test(`${title} (Postgres)`, { timeout: 240_000 }, () => scenario('postgres'));
+test(`${title} (PGlite)`, { timeout: 300_000 }, () => scenario('pglite'));
