@@ -229,7 +229,7 @@ export class WatchableStore {
     let dropped = false;
     for (const w of this.unsynced) {
       if (!w.owner.writable) continue;
-      if (w.minRev < compactRev) {
+      if (w.compactedAt(compactRev)) {
         this.dropCompacted(w, compactRev);
         dropped = true;
         continue;
@@ -257,7 +257,7 @@ export class WatchableStore {
     for (const w of chosen) {
       if (w.state !== WatcherState.Unsynced) continue;
       // A compaction during the read may have removed rows the watcher needed.
-      if (w.minRev < compactNow) {
+      if (w.compactedAt(compactNow)) {
         this.dropCompacted(w, compactNow);
         continue;
       }
@@ -281,7 +281,8 @@ export class WatchableStore {
     for (const { w, batch } of plan) {
       if (w.state !== WatcherState.Unsynced) continue;
       if (batch) w.owner.deliver(w, batch, until, through);
-      w.minRev = through + 1;
+      // A watcher further ahead than what this round read keeps its place.
+      if (through + 1 > w.minRev) w.minRev = through + 1;
       if (w.minRev > this.rev) this.toSynced(w);
     }
     return true;

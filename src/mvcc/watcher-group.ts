@@ -62,6 +62,12 @@ export class Watcher {
   /** The first revision this watcher has not been given yet (meaningful while unsynced). */
   minRev = 0;
   state: WatcherState = WatcherState.Unsynced;
+  /**
+   * etcd lets a watch start at exactly the compacted revision, whose deletions compaction has
+   * already removed. A strict watcher (one resumed after a drop) counts that revision as compacted
+   * too, so it never silently misses an event.
+   */
+  strict = false;
   /** Bit 1: no puts, bit 2: no deletes. */
   readonly filterMask: number;
 
@@ -78,6 +84,11 @@ export class Watcher {
       else if (f === FilterType.NODELETE) mask |= 2;
     }
     this.filterMask = mask;
+  }
+
+  /** Whether history from minRev on is no longer complete. */
+  compactedAt(compactRev: number): boolean {
+    return this.minRev < compactRev || (this.strict && compactRev > 0 && this.minRev === compactRev);
   }
 
   matches(key: Bytes): boolean {

@@ -41,6 +41,7 @@ export class SseWatchSession extends WatchSession {
     if (retryMs !== undefined) this.write(`retry: ${retryMs}\n\n`);
     const w = new StreamWatcher(this, spec.key, spec.end, spec.prevKv, spec.filters);
     w.progressNotify = spec.progressNotify;
+    w.strict = true;
     this.watcher = w;
     const rev = this.store.revision;
     const after = spec.startRev > 0 ? spec.startRev - 1 : rev;
