@@ -128,7 +128,7 @@ function check(spec: Spec, m: MemoryKv, label: string): void {
 async function runSeed(seed: number, opts: { steps: number; watchers: number }): Promise<void> {
   const rng = new Rng(seed);
   const m = new MemoryKv();
-  m.delay = () => (rng.chance(0.5) ? new Promise((r) => setImmediate(r)) : sleep(rng.int(3)));
+  m.delay = () => (rng.chance(0.5) ? new Promise<void>((r) => setImmediate(r)) : sleep(rng.int(3)));
   const store = new WatchableStore(m.history(), {
     maxRowsPerSync: 1 + rng.int(20),
     maxWatchersPerSync: 1 + rng.int(8),
