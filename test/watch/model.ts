@@ -154,7 +154,7 @@ export function expectedEvents(log: LoggedEvent[], from: number, key: string, en
   return log.filter((e) => e.rev >= from && inRange(e.key) && (filterMask & (e.type === 0 ? 1 : 2)) === 0);
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
