@@ -21,6 +21,24 @@ export interface Config {
   authToken: string;
   cors: string;
   logLevel: string;
+  watchProgressIntervalMs: number;
+  watchBufferBytes: number;
+  watchSlowTimeoutMs: number;
+}
+
+/** A Go duration ("10m", "1.5s", "500ms", "1m30s") in milliseconds. */
+export function parseDuration(flag: string, s: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let at = 0;
+  while ((m = re.exec(s))) {
+    total += Number(m[1]) * units[m[2]];
+    at = re.lastIndex;
+  }
+  if (s === '' || at !== s.length) throw new FlagError(`invalid value "${s}" for --${flag}: want a duration such as 10m, 30s or 500ms`);
+  return total;
 }
 
 export function toConfig(v: FlagValues): Config {
@@ -51,7 +69,12 @@ export function toConfig(v: FlagValues): Config {
     authToken: v['auth-token'] as string,
     cors: v['cors'] as string,
     logLevel: v['log-level'] as string,
+    watchProgressIntervalMs: parseDuration('experimental-watch-progress-notify-interval', v['experimental-watch-progress-notify-interval'] as string),
+    watchBufferBytes: positive('watch-stream-buffer-bytes'),
+    watchSlowTimeoutMs: parseDuration('watch-slow-timeout', v['watch-slow-timeout'] as string),
   };
+  if (!(cfg.watchProgressIntervalMs > 0)) throw new FlagError('--experimental-watch-progress-notify-interval must be greater than 0');
+  if (!(cfg.watchSlowTimeoutMs > 0)) throw new FlagError('--watch-slow-timeout must be greater than 0');
   if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {
     throw new FlagError(`--election-timeout[${cfg.electionTimeoutMs}ms] should be at least 5 times as --heartbeat-interval[${cfg.heartbeatIntervalMs}ms]`);
   }

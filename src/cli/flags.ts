@@ -44,6 +44,9 @@ export const FLAGS: FlagSpec[] = [
   { name: 'peer-key-file', type: 'string', default: '', help: 'Path to the peer server TLS key file.' },
   { name: 'peer-client-cert-auth', type: 'bool', default: 'false', help: 'Enable peer client cert authentication.' },
   { name: 'peer-trusted-ca-file', type: 'string', default: '', help: 'Path to the peer server TLS trusted CA file.' },
+  { name: 'experimental-watch-progress-notify-interval', type: 'string', default: '10m', help: 'Duration of periodic watch progress notifications.' },
+  { name: 'watch-stream-buffer-bytes', type: 'int', default: '1048576', help: 'Bytes a watch stream may hold unsent before its watchers fall behind and catch up from history.' },
+  { name: 'watch-slow-timeout', type: 'string', default: '60s', help: 'How long a watch stream may stay over its buffer before it is cut off.' },
   { name: 'log-level', type: 'enum', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },
 ];
 

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const app = createApp(member, {
     maxRequestBytes: cfg.maxRequestBytes,
     maxTxnOps: cfg.maxTxnOps,
+    watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
     cluster: {
       clusterToken: cfg.initialClusterToken,
       dbSize: () => member.databaseSize(),
