@@ -1,16 +1,35 @@
+import https from 'node:https';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 
-/** Serves the app on each listen URL (http only for now) and resolves once all are listening. */
-export async function serveNode(app: Hono, urls: string[]): Promise<ServerType[]> {
+/** Certificates for an https listener; clientCertAuth demands a client certificate signed by `ca`. */
+export interface ServeTls {
+  cert?: Buffer;
+  key?: Buffer;
+  ca?: Buffer;
+  clientCertAuth?: boolean;
+}
+
+/** Serves the app on each listen URL (http, or https with `tls`) and resolves once all are listening. */
+export async function serveNode(app: Hono, urls: string[], tls: ServeTls = {}): Promise<ServerType[]> {
   const servers: ServerType[] = [];
   for (const u of urls) {
     const url = new URL(u);
-    if (url.protocol !== 'http:') throw new Error(`serving ${url.protocol} is not supported yet: ${u}`);
+    const secure = url.protocol === 'https:';
+    if (secure && (!tls.cert || !tls.key)) throw new Error(`${u} needs a certificate and key`);
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port || 80);
+    const port = Number(url.port || (secure ? 443 : 80));
     await new Promise<void>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, hostname, port }, () => resolve());
+      const options = secure
+        ? {
+            fetch: app.fetch,
+            hostname,
+            port,
+            createServer: https.createServer,
+            serverOptions: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.clientCertAuth, rejectUnauthorized: !!tls.clientCertAuth },
+          }
+        : { fetch: app.fetch, hostname, port };
+      const server = serve(options, () => resolve());
       server.once('error', reject);
       servers.push(server);
     });

@@ -24,6 +24,16 @@ export interface Config {
   watchProgressIntervalMs: number;
   watchBufferBytes: number;
   watchSlowTimeoutMs: number;
+  clientTls: TlsFiles;
+  peerTls: TlsFiles;
+}
+
+/** Paths of TLS material (empty = none). */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  trustedCaFile: string;
+  clientCertAuth: boolean;
 }
 
 /** A Go duration ("10m", "1.5s", "500ms", "1m30s") in milliseconds. */
@@ -72,7 +82,27 @@ export function toConfig(v: FlagValues): Config {
     watchProgressIntervalMs: parseDuration('experimental-watch-progress-notify-interval', v['experimental-watch-progress-notify-interval'] as string),
     watchBufferBytes: positive('watch-stream-buffer-bytes'),
     watchSlowTimeoutMs: parseDuration('watch-slow-timeout', v['watch-slow-timeout'] as string),
+    clientTls: {
+      certFile: v['cert-file'] as string,
+      keyFile: v['key-file'] as string,
+      trustedCaFile: v['trusted-ca-file'] as string,
+      clientCertAuth: v['client-cert-auth'] as boolean,
+    },
+    peerTls: {
+      certFile: v['peer-cert-file'] as string,
+      keyFile: v['peer-key-file'] as string,
+      trustedCaFile: v['peer-trusted-ca-file'] as string,
+      clientCertAuth: v['peer-client-cert-auth'] as boolean,
+    },
   };
+  for (const [what, t] of [['client', cfg.clientTls], ['peer', cfg.peerTls]] as const) {
+    if (!!t.certFile !== !!t.keyFile) throw new FlagError(`${what} TLS needs both a certificate and a key file`);
+    const prefix = what === 'peer' ? 'peer-' : '';
+    if (t.clientCertAuth && !t.trustedCaFile) throw new FlagError(`--${prefix}client-cert-auth needs --${prefix}trusted-ca-file`);
+  }
+  if (cfg.listenPeerUrls.some((u) => u.startsWith('https:')) && !cfg.peerTls.certFile) {
+    throw new FlagError('https peer URLs need --peer-cert-file and --peer-key-file');
+  }
   if (!(cfg.watchProgressIntervalMs > 0)) throw new FlagError('--experimental-watch-progress-notify-interval must be greater than 0');
   if (!(cfg.watchSlowTimeoutMs > 0)) throw new FlagError('--watch-slow-timeout must be greater than 0');
   if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {

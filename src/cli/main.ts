@@ -4,9 +4,15 @@ import { bootMember } from '../server/boot.ts';
 import { EtcdError } from '../server/errors.ts';
 import { PEER_HEADERS } from '../transport/peers.ts';
 import { peerApp } from '../transport/peer-server.ts';
-import { toConfig } from './config.ts';
+import { readFileSync } from 'node:fs';
+import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
 import pkg from '../../package.json' with { type: 'json' };
+
+function loadTls(t: TlsFiles) {
+  const read = (f: string) => (f ? readFileSync(f) : undefined);
+  return { cert: read(t.certFile), key: read(t.keyFile), ca: read(t.trustedCaFile), clientCertAuth: t.clientCertAuth };
+}
 
 async function main(): Promise<void> {
   let cfg;
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
     heartbeatMs: cfg.heartbeatIntervalMs,
     electionTimeoutMs: cfg.electionTimeoutMs,
     snapshotCount: cfg.snapshotCount,
+    peerTls: loadTls(cfg.peerTls),
   });
   const member = booted.member;
   const peers = await serveNode(
@@ -55,6 +62,7 @@ async function main(): Promise<void> {
       booted.snapshotDir,
     ),
     cfg.listenPeerUrls,
+    loadTls(cfg.peerTls),
   );
   const app = createApp(member, {
     maxRequestBytes: cfg.maxRequestBytes,
@@ -66,17 +74,18 @@ async function main(): Promise<void> {
       async promoteOnLeader(id) {
         const leader = member.members.get(member.leaderId);
         if (!leader) throw new EtcdError(14, 'etcdserver: no leader');
-        const r = await fetch(`${leader.peerUrls[0]}/raft/promote`, {
-          method: 'POST',
-          headers: { [PEER_HEADERS.cluster]: member.clusterId.toString(), 'content-type': 'application/json' },
-          body: JSON.stringify({ id: id.toString() }),
-        });
-        const body = (await r.json()) as { ok: boolean; code?: number; message?: string };
+        const r = await booted.peerHttp.request(
+          'POST',
+          `${leader.peerUrls[0]}/raft/promote`,
+          { [PEER_HEADERS.cluster]: member.clusterId.toString(), 'content-type': 'application/json' },
+          JSON.stringify({ id: id.toString() }),
+        );
+        const body = JSON.parse(r.body) as { ok: boolean; code?: number; message?: string };
         if (!body.ok) throw new EtcdError((body.code ?? 2) as 2, body.message ?? 'promote failed');
       },
     },
   });
-  const clients = await serveNode(app, cfg.listenClientUrls);
+  const clients = await serveNode(app, cfg.listenClientUrls, loadTls(cfg.clientTls));
   console.log(`edgecd: member ${cfg.name} (${member.memberId.toString(16)}) serving clients on ${cfg.listenClientUrls.join(', ')}, peers on ${cfg.listenPeerUrls.join(', ')}`);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { connect } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
 import { MemberStore, type MemberRow } from '../storage/member-store.ts';
+import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
@@ -21,11 +22,13 @@ export interface BootOptions {
   electionTimeoutMs: number;
   /** Committed entries kept in the log before it is compacted behind a snapshot. */
   snapshotCount: number;
+  peerTls?: PeerTls;
 }
 
 export interface Booted {
   member: Member;
   transport: Transport;
+  peerHttp: PeerHttp;
   snapshotDir: string;
   close(): Promise<void>;
 }
@@ -55,15 +58,15 @@ function newClusterIdentity(o: BootOptions): Identity {
  * A member that starts a "new" cluster with an empty database, while its peers already know it
  * as started, lost its data: starting would forget its votes and log. Refuse, as etcd does.
  */
-async function refuseIfBootstrapped(o: BootOptions, self: MemberRow): Promise<void> {
+async function refuseIfBootstrapped(o: BootOptions, self: MemberRow, peers: PeerHttp): Promise<void> {
   const cluster = parseInitialCluster(o.initialCluster);
   for (const [name, urls] of cluster) {
     if (name === o.name) continue;
     for (const url of urls) {
       let body: { members: { id: string; clientUrls: string[] }[] };
       try {
-        const r = await fetch(`${url}/raft/members`, { signal: AbortSignal.timeout(2000) });
-        body = (await r.json()) as typeof body;
+        const r = await peers.request('GET', `${url}/raft/members`, {}, undefined, 2000);
+        body = JSON.parse(r.body) as typeof body;
       } catch {
         continue; // a peer that is down cannot tell
       }
@@ -79,15 +82,15 @@ async function refuseIfBootstrapped(o: BootOptions, self: MemberRow): Promise<vo
 }
 
 /** A member joining a running cluster learns its id (given by `member add`) from a peer. */
-async function joiningIdentity(o: BootOptions): Promise<Identity> {
+async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identity> {
   const cluster = parseInitialCluster(o.initialCluster);
   const errors: string[] = [];
   for (const [name, urls] of cluster) {
     if (name === o.name) continue;
     for (const url of urls) {
       try {
-        const r = await fetch(`${url}/raft/members`, { signal: AbortSignal.timeout(3000) });
-        const body = (await r.json()) as { clusterId: string; members: (Omit<MemberRow, 'id'> & { id: string })[] };
+        const r = await peers.request('GET', `${url}/raft/members`, {}, undefined, 3000);
+        const body = JSON.parse(r.body) as { clusterId: string; members: (Omit<MemberRow, 'id'> & { id: string })[] };
         const me = body.members.find((m) => sameUrls(m.peerUrls, o.initialAdvertisePeerUrls));
         if (!me) throw new Error(`the cluster has no member with peer URLs ${o.initialAdvertisePeerUrls.join(',')}: add it with member add first`);
         const id = BigInt(me.id);
@@ -122,15 +125,16 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     const store = new MemberStore(conn);
     const known = await store.getMeta('member_id');
     let identity: Identity | undefined;
-    if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o);
-    if (identity?.initialMembers && identity.initialMembers.length > 1) await refuseIfBootstrapped(o, identity.self);
+    const peerHttp = new PeerHttp(o.peerTls);
+    if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o, peerHttp);
+    if (identity?.initialMembers && identity.initialMembers.length > 1) await refuseIfBootstrapped(o, identity.self, peerHttp);
     let member: Member | undefined;
     const clusterId = () => (member?.clusterId ?? identity?.clusterId ?? 0n).toString();
     const transport = new Transport(nodeIdOf(identity?.memberId ?? BigInt(known!)), clusterId, {
       unreachable: (id) => member?.reportUnreachable(id),
       snapshotDone: (id, ok) => member?.reportSnapshot(id, ok),
-      sendSnapshot: (peer, m) => sendSnapshot(peer, m, clusterId(), (write) => member!.exportSnapshot(m.snapshot!.metadata.index, write)),
-    });
+      sendSnapshot: (peer, m) => sendSnapshot(peer, m, clusterId(), (write) => member!.exportSnapshot(m.snapshot!.metadata.index, write), peerHttp),
+    }, peerHttp);
     member = await Member.open(store, {
       name: o.name,
       identity,
@@ -146,9 +150,11 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     return {
       member: m,
       transport,
+      peerHttp,
       snapshotDir: path.join(o.dataDir, 'snap'),
       async close() {
         await m.close();
+        peerHttp.close();
         await embedded?.stop();
       },
     };

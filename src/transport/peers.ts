@@ -1,5 +1,6 @@
 import type { Message } from '../raft/index.ts';
 import { toWire, type WireMessage } from './codec.ts';
+import type { PeerHttp } from './peer-http.ts';
 
 /**
  * Sends raft messages to peers over HTTP. One queue per peer, one request in flight per peer
@@ -35,6 +36,7 @@ class PeerQueue {
     private readonly clusterId: () => string,
     private readonly selfId: string,
     private readonly hooks: TransportHooks,
+    private readonly http: PeerHttp,
   ) {}
 
   push(m: Message): void {
@@ -60,18 +62,18 @@ class PeerQueue {
       this.queue = [];
       const url = this.target.urls[this.urlIndex % this.target.urls.length];
       try {
-        const r = await fetch(`${url}/raft/messages`, {
-          method: 'POST',
-          headers: {
+        const r = await this.http.request(
+          'POST',
+          `${url}/raft/messages`,
+          {
             'content-type': 'application/json',
             [PEER_HEADERS.cluster]: this.clusterId(),
             [PEER_HEADERS.from]: this.selfId,
             [PEER_HEADERS.to]: this.target.id,
           },
-          body: JSON.stringify(batch),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-        await r.arrayBuffer();
+          JSON.stringify(batch),
+          TIMEOUT_MS,
+        );
         if (r.status !== 204) throw new Error(`peer answered ${r.status}`);
       } catch {
         this.urlIndex++;
@@ -91,6 +93,7 @@ export class Transport {
     private readonly selfId: string,
     private readonly clusterId: () => string,
     private readonly hooks: TransportHooks,
+    private readonly http: PeerHttp,
   ) {}
 
   setPeers(targets: PeerTarget[]): void {
@@ -100,7 +103,7 @@ export class Transport {
       keep.add(t.id);
       const q = this.peers.get(t.id);
       if (q) q.target = t;
-      else this.peers.set(t.id, new PeerQueue(t, this.clusterId, this.selfId, this.hooks));
+      else this.peers.set(t.id, new PeerQueue(t, this.clusterId, this.selfId, this.hooks, this.http));
     }
     for (const id of [...this.peers.keys()]) if (!keep.has(id)) this.peers.delete(id);
   }

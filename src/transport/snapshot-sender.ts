@@ -1,4 +1,5 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import type { PeerHttp } from './peer-http.ts';
 import type { Message } from '../raft/index.ts';
 import { toWire } from './codec.ts';
 import { PEER_HEADERS, type PeerTarget } from './peers.ts';
@@ -9,6 +10,7 @@ export async function sendSnapshot(
   m: Message,
   clusterId: string,
   exportState: (write: (line: string) => Promise<void>) => Promise<void>,
+  http: PeerHttp,
 ): Promise<void> {
   const pass = new PassThrough();
   const write = (line: string) =>
@@ -21,13 +23,13 @@ export async function sendSnapshot(
     (err) => pass.destroy(err),
   );
   const header = Buffer.from(JSON.stringify(toWire({ ...m, snapshot: { metadata: m.snapshot!.metadata, data: new Uint8Array(0) } }))).toString('base64');
-  const r = await fetch(`${peer.urls[0]}/raft/snapshot`, {
-    method: 'POST',
-    headers: { [PEER_HEADERS.cluster]: clusterId, [PEER_HEADERS.from]: m.from, [PEER_HEADERS.to]: m.to, 'x-edgecd-message': header },
-    body: Readable.toWeb(pass) as unknown as BodyInit,
-    duplex: 'half',
-  } as RequestInit);
-  await r.arrayBuffer();
+  const r = await http.request(
+    'POST',
+    `${peer.urls[0]}/raft/snapshot`,
+    { [PEER_HEADERS.cluster]: clusterId, [PEER_HEADERS.from]: m.from, [PEER_HEADERS.to]: m.to, 'x-edgecd-message': header },
+    pass,
+    60_000,
+  );
   await producing;
   if (r.status !== 204) throw new Error(`snapshot refused: ${r.status}`);
 }

@@ -18,13 +18,14 @@ export interface ClusterSpec {
   size: number;
   store?: 'postgres' | 'pglite';
   args?: string[];
+  peerScheme?: 'http' | 'https';
 }
 
 /** n members on loopback, each with its own database, started together. */
 export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
   const names = Array.from({ length: spec.size }, (_, i) => `m${i}`);
   const ports = await Promise.all(names.map(async () => ({ client: await freePort(), peer: await freePort() })));
-  const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${ports[i].peer}`).join(',');
+  const initialCluster = names.map((n, i) => `${n}=${spec.peerScheme ?? 'http'}://127.0.0.1:${ports[i].peer}`).join(',');
   const stores = await Promise.all(
     names.map(async () => ({
       db: spec.store === 'pglite' ? undefined : await createTestDatabase(),
@@ -41,6 +42,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
       peerPort: ports[i].peer,
       initialCluster,
       args: spec.args,
+      peerScheme: spec.peerScheme,
     });
   const members: (EdgecdProcess | undefined)[] = await Promise.all(names.map((_, i) => start(i)));
   return {

@@ -47,6 +47,8 @@ export interface StartOptions {
   /** name=peerURL,... for a cluster (default: this member alone). */
   initialCluster?: string;
   clusterState?: 'new' | 'existing';
+  /** 'https' for TLS between members (pass the certificate flags in args). */
+  peerScheme?: 'http' | 'https';
 }
 
 async function waitHealthy(url: string, proc: ChildProcess, out: () => string, timeoutMs = 60_000): Promise<void> {
@@ -77,7 +79,7 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
   const port = opts.port ?? (await freePort());
   const peerPort = opts.peerPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const peerUrl = `${opts.peerScheme ?? 'http'}://127.0.0.1:${peerPort}`;
   const name = opts.name ?? 'default';
   const args = [
     '--import', 'tsx', MAIN,
