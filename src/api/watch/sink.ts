@@ -24,12 +24,14 @@ export interface EventSink {
 export class NodeSink implements EventSink {
   private corked = false;
   private done = false;
+  private readonly socket: ServerResponse['socket'];
 
   constructor(
     private readonly res: ServerResponse,
     status: number,
     headers: Record<string, string>,
   ) {
+    this.socket = res.socket;
     res.writeHead(status, headers);
     res.flushHeaders();
     res.once('close', () => (this.done = true));
@@ -69,9 +71,11 @@ export class NodeSink implements EventSink {
     if (!this.res.writableEnded) this.res.end();
   }
 
+  /** Drops the response and its connection (after end() too: it is not kept alive for another request). */
   destroy(): void {
     this.done = true;
     this.res.destroy();
+    this.socket?.destroy();
   }
 }
 
