@@ -58,6 +58,10 @@ async function main(): Promise<void> {
         snapshotReceived: (index, file) => member.receivedSnapshots.set(index, file),
         members: () => member.memberList().map((m) => ({ ...m, id: m.id.toString() })),
         promote: async (id) => (await member.promoteMember(id)).map((m) => m.id.toString()),
+        lease: async (kind, id) => {
+          if (!member.isLeader) throw new EtcdError(9, 'etcdserver: not leader');
+          return { ttl: kind === 'renew' ? await member.renewLease(id) : (await member.leaseTimeToLive(id)).ttl };
+        },
       },
       booted.snapshotDir,
     ),

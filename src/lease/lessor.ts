@@ -7,17 +7,27 @@ export interface Lease {
   id: bigint;
   /** Granted TTL in seconds (after the minimum-TTL rule). */
   ttl: number;
+  /** TTL left at the last checkpoint (seconds; 0 = none): a new leader resumes from it. */
+  remaining: number;
   keys: Set<string>;
+  /** When the lease runs out (ms, the caller's clock). Only the leader keeps real expiries. */
+  expiry: number;
 }
 
 /**
- * Lease bookkeeping applied from the log: which leases exist and which keys each holds. Pure:
- * time-based expiry is decided elsewhere and arrives here as a revoke entry.
+ * Leases: which exist, which keys each holds (applied from the log on every member), and on the
+ * leader, when each runs out. Pure: the caller passes the time in, and expiry turns into a revoke
+ * entry the leader proposes.
  */
 export class Lessor {
   readonly leases = new Map<bigint, Lease>();
+  private primary = false;
 
   constructor(private readonly minTtl: number) {}
+
+  get isPrimary(): boolean {
+    return this.primary;
+  }
 
   exists(id: bigint): boolean {
     return this.leases.has(id);
@@ -27,18 +37,19 @@ export class Lessor {
     return this.leases.get(id);
   }
 
-  grant(id: bigint, ttl: number): Lease {
+  grant(id: bigint, ttl: number, now: number): Lease {
     if (id === 0n) throw Errors.leaseNotFound();
     if (ttl > MAX_LEASE_TTL) throw Errors.leaseTTLTooLarge();
     if (this.leases.has(id)) throw Errors.leaseExist();
-    const lease: Lease = { id, ttl: Math.max(ttl, this.minTtl), keys: new Set() };
+    const granted = Math.max(ttl, this.minTtl);
+    const lease: Lease = { id, ttl: granted, remaining: 0, keys: new Set(), expiry: this.primary ? now + granted * 1000 : Infinity };
     this.leases.set(id, lease);
     return lease;
   }
 
-  /** Restores a lease at start-up, exactly as it was granted. */
-  restore(id: bigint, ttl: number): void {
-    this.leases.set(id, { id, ttl, keys: new Set() });
+  /** Restores a lease at start-up, exactly as it was granted and last checkpointed. */
+  restore(id: bigint, ttl: number, remaining = 0): void {
+    this.leases.set(id, { id, ttl, remaining, keys: new Set(), expiry: Infinity });
   }
 
   /** Forgets the lease; returns its keys in key order, for the caller to delete. */
@@ -55,5 +66,70 @@ export class Lessor {
 
   detach(id: bigint, key: string): void {
     this.leases.get(id)?.keys.delete(key);
+  }
+
+  /**
+   * This member became leader: every lease gets its remaining (or full) TTL plus `extendMs`, so no
+   * lease expires early because leadership changed hands.
+   */
+  promote(now: number, extendMs: number): void {
+    this.primary = true;
+    for (const l of this.leases.values()) l.expiry = now + (l.remaining > 0 ? l.remaining : l.ttl) * 1000 + extendMs;
+  }
+
+  demote(): void {
+    this.primary = false;
+    for (const l of this.leases.values()) l.expiry = Infinity;
+  }
+
+  /** A keep-alive: the lease lives a full TTL from now. Only the leader can renew. */
+  renew(id: bigint, now: number): number {
+    if (!this.primary) throw Errors.notLeader();
+    const l = this.leases.get(id);
+    if (!l) throw Errors.leaseNotFound();
+    l.expiry = now + l.ttl * 1000;
+    return l.ttl;
+  }
+
+  /** Seconds left, as the leader sees it (whole seconds, truncated, as etcd reports it). */
+  remainingTtl(id: bigint, now: number): number {
+    const l = this.leases.get(id);
+    if (!l) throw Errors.leaseNotFound();
+    if (!this.primary || l.expiry === Infinity) return l.remaining > 0 ? l.remaining : l.ttl;
+    return Math.max(0, Math.floor((l.expiry - now) / 1000));
+  }
+
+  /** Leases past their expiry, at most `limit` of them (revoking is rate-limited by the caller). */
+  expired(now: number, limit: number): bigint[] {
+    const out: bigint[] = [];
+    if (!this.primary) return out;
+    for (const l of this.leases.values()) {
+      if (l.expiry <= now) {
+        out.push(l.id);
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  /** Applied from the log on every member: the lease has `remaining` seconds left. */
+  checkpoint(id: bigint, remaining: number, now: number): void {
+    const l = this.leases.get(id);
+    if (!l) return;
+    l.remaining = remaining;
+    if (this.primary) l.expiry = now + remaining * 1000;
+  }
+
+  /** What the leader should checkpoint: leases whose remaining TTL moved below the granted one. */
+  checkpointsDue(now: number, limit: number): { id: bigint; remaining: number }[] {
+    const out: { id: bigint; remaining: number }[] = [];
+    if (!this.primary) return out;
+    for (const l of this.leases.values()) {
+      if (l.expiry === Infinity) continue;
+      const left = Math.max(1, Math.ceil((l.expiry - now) / 1000));
+      if (left < l.ttl && left !== l.remaining) out.push({ id: l.id, remaining: left });
+      if (out.length >= limit) break;
+    }
+    return out;
   }
 }

@@ -4,7 +4,8 @@ import { connect } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
 import { MemberStore, type MemberRow } from '../storage/member-store.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
-import { Transport } from '../transport/peers.ts';
+import { PEER_HEADERS, Transport } from '../transport/peers.ts';
+import { Errors, EtcdError } from './errors.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
 import { Member, type Identity } from './member.ts';
@@ -142,6 +143,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       electionTimeoutMs: o.electionTimeoutMs,
       minLeaseTtl: Math.ceil((1.5 * o.electionTimeoutMs) / 1000),
       logRetention: o.snapshotCount,
+      forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
       send: (msgs) => transport.send(msgs),
       onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
     });
@@ -173,4 +175,20 @@ async function publishWhenLed(m: Member, name: string, clientUrls: string[]): Pr
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/** Asks the leader's peer endpoint about a lease; a follower cannot answer for the leader's clock. */
+async function forwardLease(m: Member, peers: PeerHttp, kind: 'renew' | 'ttl', id: bigint): Promise<{ ttl: number }> {
+  const leader = m.members.get(m.leaderId);
+  if (!leader || leader.peerUrls.length === 0) throw Errors.noLeader();
+  const r = await peers.request(
+    'POST',
+    `${leader.peerUrls[0]}/raft/lease`,
+    { [PEER_HEADERS.cluster]: m.clusterId.toString(), 'content-type': 'application/json' },
+    JSON.stringify({ kind, id: id.toString() }),
+    m.requestTimeoutMs,
+  );
+  const body = JSON.parse(r.body) as { ok: boolean; ttl?: number; code?: number; message?: string };
+  if (!body.ok) throw new EtcdError((body.code ?? 2) as 2, body.message ?? 'lease request failed');
+  return { ttl: body.ttl ?? 0 };
 }

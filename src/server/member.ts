@@ -19,7 +19,7 @@ import {
 import type { KvRow, MemberRow, MemberStore, StoredEntry } from '../storage/member-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, isTxnReadonly, type KvContext, type Waits } from './apply-kv.ts';
 import { memberIdOf, nodeIdOf } from './cluster-ids.ts';
-import { Errors } from './errors.ts';
+import { Errors, EtcdError } from './errors.ts';
 import { decodeRaftRequest, encodeRaftRequest, type RaftRequest } from './raft-request.ts';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './rpc-types.ts';
 
@@ -49,6 +49,12 @@ export interface MemberOptions {
   send?: (messages: Message[]) => void;
   /** Called when the member list changes (the transport follows it). */
   onMembers?: (members: MemberRow[]) => void;
+  /** How often the leader records leases' remaining TTLs in the log. */
+  leaseCheckpointMs?: number;
+  /** Most leases the leader revokes per second when many expire at once. */
+  leaseRevokeRate?: number;
+  /** Asks the leader about a lease (keep-alives and TTLs are the leader's to answer). */
+  forwardLease?: (kind: 'renew' | 'ttl', id: bigint) => Promise<{ ttl: number; granted?: number }>;
 }
 
 export interface LeaseGrantResult {
@@ -98,7 +104,9 @@ export class Member {
   private readonly unflushed = new Map<string, KvRow>();
   private pendingRows: KvRow[] = [];
   private pendingCompactions: { rev: number; done: () => void }[] = [];
-  private pendingLeaseOps: { id: bigint; ttl?: number }[] = [];
+  private pendingLeaseOps: { id: bigint; ttl?: number; remaining?: number }[] = [];
+  private readonly revoking = new Set<bigint>();
+  private lastCheckpoint = 0;
   private pendingMemberOps: { id: bigint; member?: MemberRow }[] = [];
   private pendingSnapshot: { index: number; term: number; confState: ConfState } | undefined;
   /** The applied index the database holds (rows and meta flushed up to it). */
@@ -249,7 +257,8 @@ export class Member {
       index.getOrCreate(r.key).latest = { key: r.key, value: r.value, createRevision: r.createRev, modRevision: r.main, version: r.version, lease: r.lease };
     });
     this.kv.currentRev = rev;
-    for (const l of await this.db.leases()) this.lessor.restore(l.id, l.ttl);
+    for (const l of await this.db.leases()) this.lessor.restore(l.id, l.ttl, l.remaining);
+    if (this.isLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
     for (const ki of index.entries()) if (ki.latest && ki.latest.lease !== 0n) this.lessor.attach(ki.latest.lease, ki.key);
     this.members = new Map((await this.db.members()).map((m) => [m.id, m]));
   }
@@ -260,7 +269,66 @@ export class Member {
     this.ticks++;
     // A ReadIndex request is dropped when no leader is known: ask again now and then.
     if (this.ticks % 5 === 0) for (const b of this.readBatches.values()) if (b.index === 0) this.node.readIndex(b.ctx);
+    if (this.lessor.isPrimary) this.leaseDuties(Date.now());
     this.kick();
+  }
+
+  /**
+   * The leader revokes expired leases through the log, a bounded number per tick so a burst of
+   * expiries never crowds out writes, and now and then checkpoints remaining TTLs.
+   */
+  private leaseDuties(now: number): void {
+    const perTick = Math.max(1, Math.ceil(((this.opts.leaseRevokeRate ?? 1000) * this.heartbeatMs) / 1000));
+    for (const id of this.lessor.expired(now, perTick + this.revoking.size)) {
+      if (this.revoking.has(id) || this.revoking.size >= perTick) continue;
+      this.revoking.add(id);
+      this.propose({ leaseRevoke: { ID: id } })
+        .catch(() => {})
+        .finally(() => this.revoking.delete(id));
+    }
+    const every = this.opts.leaseCheckpointMs ?? 60_000;
+    if (now - this.lastCheckpoint >= every) {
+      this.lastCheckpoint = now;
+      const due = this.lessor.checkpointsDue(now, 1000);
+      if (due.length) {
+        this.propose({ leaseCheckpoint: { checkpoints: due.map((d) => ({ ID: d.id, remaining: d.remaining })) } }).catch(() => {});
+      }
+    }
+  }
+
+  /** A keep-alive: answered by the leader (forwarded there from a follower). Returns the TTL, 0 if unknown. */
+  async renewLease(id: bigint): Promise<number> {
+    if (!this.isLeader) {
+      if (!this.opts.forwardLease) throw Errors.notLeader();
+      return (await this.opts.forwardLease('renew', id)).ttl;
+    }
+    // The lease may have been granted by an entry this new leader has not applied yet.
+    await this.readBarrier();
+    try {
+      return this.lessor.renew(id, Date.now());
+    } catch (err) {
+      if (err instanceof EtcdError && err.message === Errors.leaseNotFound().message) return 0;
+      throw err;
+    }
+  }
+
+  /** Remaining and granted TTL of a lease (TTL -1 when it does not exist, as etcd answers). */
+  async leaseTimeToLive(id: bigint): Promise<{ ttl: number; granted: number; keys: string[] }> {
+    const local = () => {
+      const l = this.lessor.get(id);
+      return l ? { granted: l.ttl, keys: [...l.keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) } : undefined;
+    };
+    if (!this.isLeader && this.opts.forwardLease) {
+      const r = await this.opts.forwardLease('ttl', id);
+      await this.readBarrier();
+      const l = local();
+      if (!l || r.ttl < 0) return { ttl: -1, granted: 0, keys: [] };
+      return { ttl: r.ttl, granted: l.granted, keys: l.keys };
+    }
+    await this.readBarrier();
+    const l = local();
+    if (!l) return { ttl: -1, granted: 0, keys: [] };
+    return { ttl: this.lessor.remainingTtl(id, Date.now()), granted: l.granted, keys: l.keys };
   }
 
   /** A raft message from a peer. */
@@ -455,7 +523,12 @@ export class Member {
         this.storage.setHardState(rd.hardState);
         this.term = rd.hardState.term;
       }
-      if (rd.softState) this.leader = rd.softState.lead;
+      if (rd.softState) {
+        const wasLeader = this.isLeader;
+        this.leader = rd.softState.lead;
+        if (this.isLeader && !wasLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
+        else if (!this.isLeader && wasLeader) this.lessor.demote();
+      }
       if (rd.messages.length) this.opts.send?.(rd.messages);
       for (const e of rd.committedEntries) this.applyEntry(e);
       for (const rs of rd.readStates) {
@@ -620,9 +693,17 @@ export class Member {
         if (req.compaction.physical) waits.push(flushed);
         this.kick();
       } else if (req.leaseGrant) {
-        const lease = this.lessor.grant(req.leaseGrant.ID, req.leaseGrant.TTL);
+        const lease = this.lessor.grant(req.leaseGrant.ID, req.leaseGrant.TTL, Date.now());
         this.pendingLeaseOps.push({ id: lease.id, ttl: lease.ttl });
         resp = { header: { revision: this.kv.currentRev }, ID: lease.id, TTL: lease.ttl } satisfies LeaseGrantResult;
+      } else if (req.leaseCheckpoint) {
+        const now = Date.now();
+        for (const c of req.leaseCheckpoint.checkpoints) {
+          this.lessor.checkpoint(c.ID, c.remaining, now);
+          const l = this.lessor.get(c.ID);
+          if (l) this.pendingLeaseOps.push({ id: l.id, ttl: l.ttl, remaining: l.remaining });
+        }
+        resp = {};
       } else if (req.memberAttrs) {
         const a = req.memberAttrs;
         const id = BigInt(a.id);

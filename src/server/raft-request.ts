@@ -10,6 +10,8 @@ export interface RaftRequest {
   compaction?: CompactionRequest;
   leaseGrant?: { ID: bigint; TTL: number };
   leaseRevoke?: { ID: bigint };
+  /** The leader's record of leases' remaining TTLs, so a new leader does not reset them. */
+  leaseCheckpoint?: { checkpoints: { ID: bigint; remaining: number }[] };
   /** A member's name and client URLs (published by the member itself) or new peer URLs (member update). */
   memberAttrs?: { id: string; name?: string; clientUrls?: string[]; peerUrls?: string[] };
 }

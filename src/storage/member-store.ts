@@ -56,8 +56,8 @@ export interface Batch {
   compactRev?: number;
   /** The MVCC revision after the applied state: compaction may leave no row that shows it. */
   revision?: number;
-  /** Lease grants (ttl set) and revokes (ttl undefined), in apply order. */
-  leaseOps?: { id: bigint; ttl?: number }[];
+  /** Lease grants and checkpoints (ttl set) and revokes (ttl undefined), in apply order. */
+  leaseOps?: { id: bigint; ttl?: number; remaining?: number }[];
   /** Log entries at or below this index are no longer needed. */
   truncateLogTo?: number;
   /** Raft snapshot metadata to record (the data is the state in these tables). */
@@ -117,7 +117,10 @@ export class MemberStore {
       }
       for (const l of b.leaseOps ?? []) {
         if (l.ttl === undefined) q.push(tx`DELETE FROM leases WHERE id = ${l.id.toString()}`);
-        else q.push(tx`INSERT INTO leases (id, ttl) VALUES (${l.id.toString()}, ${l.ttl}) ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl`);
+        else {
+          q.push(tx`INSERT INTO leases (id, ttl, remaining) VALUES (${l.id.toString()}, ${l.ttl}, ${l.remaining ?? 0})
+            ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl, remaining = EXCLUDED.remaining`);
+        }
       }
       const metas: [string, string][] = [];
       if (b.appliedIndex !== undefined) metas.push(['consistent_index', String(b.appliedIndex)]);
@@ -189,9 +192,9 @@ export class MemberStore {
     });
   }
 
-  async leases(): Promise<{ id: bigint; ttl: number }[]> {
-    const rows = await this.sql`SELECT id::text AS id, ttl::float8 AS ttl FROM leases`;
-    return rows.map((r) => ({ id: BigInt(r.id), ttl: r.ttl }));
+  async leases(): Promise<{ id: bigint; ttl: number; remaining: number }[]> {
+    const rows = await this.sql`SELECT id::text AS id, ttl::float8 AS ttl, remaining::float8 AS remaining FROM leases`;
+    return rows.map((r) => ({ id: BigInt(r.id), ttl: r.ttl, remaining: r.remaining }));
   }
 
   async values(revs: { main: number; sub: number }[]): Promise<Map<string, { value: string; lease: bigint }>> {
@@ -228,7 +231,9 @@ export class MemberStore {
       const meta = Object.fromEntries((await tx`SELECT name, value FROM meta`).map((r) => [r.name, r.value]));
       applied = Number(meta.consistent_index ?? 0);
       await write(JSON.stringify({ meta }));
-      for (const l of await tx`SELECT id::text AS id, ttl::float8 AS ttl FROM leases`) await write(JSON.stringify({ lease: [l.id, l.ttl] }));
+      for (const l of await tx`SELECT id::text AS id, ttl::float8 AS ttl, remaining::float8 AS remaining FROM leases`) {
+        await write(JSON.stringify({ lease: [l.id, l.ttl, l.remaining] }));
+      }
       for (const m of await tx`SELECT id::text AS id, name, peer_urls, client_urls, is_learner FROM members`) await write(JSON.stringify({ member: m }));
       await tx`SELECT main::text AS main, sub, encode(key, 'hex') AS k, encode(value, 'hex') AS v, create_rev::text AS c,
           version::text AS ver, lease::text AS l, tombstone FROM kv ORDER BY main, sub`.cursor(2000, async (rows) => {
@@ -253,7 +258,7 @@ export class MemberStore {
             if (name === 'member_id') continue; // our own identity stays ours
             await this.setMeta(tx, name, String(value));
           }
-        } else if (rec.lease) await tx`INSERT INTO leases (id, ttl) VALUES (${rec.lease[0]}, ${rec.lease[1]})`;
+        } else if (rec.lease) await tx`INSERT INTO leases (id, ttl, remaining) VALUES (${rec.lease[0]}, ${rec.lease[1]}, ${rec.lease[2] ?? 0})`;
         else if (rec.member) {
           const m = rec.member;
           await tx`INSERT INTO members (id, name, peer_urls, client_urls, is_learner) VALUES (${m.id}, ${m.name}, ${m.peer_urls}, ${m.client_urls}, ${m.is_learner})`;

@@ -56,6 +56,8 @@ export const kv = pgTable(
 export const leases = pgTable('leases', {
   id: bigint('id', { mode: 'bigint' }).primaryKey(),
   ttl: int64('ttl').notNull(),
+  /** Seconds left at the last checkpoint (0 = never checkpointed). */
+  remaining: int64('remaining').notNull().default(0),
 });
 
 /** The cluster's members as this member last applied them (peer and client URLs as JSON arrays). */

@@ -16,6 +16,8 @@ export interface PeerHandler {
   snapshotReceived(index: number, file: string): void;
   members(): unknown;
   promote(id: bigint): Promise<unknown>;
+  /** A follower forwards keep-alives and TTL questions to the leader. */
+  lease(kind: 'renew' | 'ttl', id: bigint): Promise<{ ttl: number }>;
 }
 
 /**
@@ -58,6 +60,17 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
   });
 
   app.get('/raft/members', (c) => c.json({ clusterId: h.clusterId().toString(), members: h.members() }));
+
+  app.post('/raft/lease', async (c) => {
+    if (c.req.header(PEER_HEADERS.cluster) !== h.clusterId().toString()) return c.text('cluster ID mismatch', 412);
+    const { kind, id } = (await c.req.json()) as { kind: 'renew' | 'ttl'; id: string };
+    try {
+      return c.json({ ok: true, ...(await h.lease(kind, BigInt(id))) });
+    } catch (err) {
+      const e = err as { code?: number; message?: string };
+      return c.json({ ok: false, code: e.code ?? 2, message: e.message ?? String(err) }, 400);
+    }
+  });
 
   app.post('/raft/promote', async (c) => {
     const bad = c.req.header(PEER_HEADERS.cluster) !== h.clusterId().toString();

@@ -14,3 +14,16 @@ export const LeaseRevokeRequestDesc: MessageDesc = {
 };
 
 export const LeaseLeasesRequestDesc: MessageDesc = { goName: 'etcdserverpb.LeaseLeasesRequest', fields: [] };
+
+export const LeaseTimeToLiveRequestDesc: MessageDesc = {
+  goName: 'etcdserverpb.LeaseTimeToLiveRequest',
+  fields: [
+    { name: 'ID', prop: 'ID', kind: 'int64n' },
+    { name: 'keys', prop: 'keys', kind: 'bool' },
+  ],
+};
+
+export const LeaseKeepAliveRequestDesc: MessageDesc = {
+  goName: 'etcdserverpb.LeaseKeepAliveRequest',
+  fields: [{ name: 'ID', prop: 'ID', kind: 'int64n' }],
+};

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { LeaseGrantResult, Member } from '../../server/member.ts';
 import { header, headerOnly } from '../json/encode.ts';
-import { LeaseGrantRequestDesc, LeaseLeasesRequestDesc, LeaseRevokeRequestDesc } from '../json/lease-messages.ts';
+import { LeaseGrantRequestDesc, LeaseLeasesRequestDesc, LeaseRevokeRequestDesc, LeaseTimeToLiveRequestDesc } from '../json/lease-messages.ts';
 import { gatewayRoute, type GatewayContext } from '../gateway.ts';
+import { leaseKeepAliveRoute } from './lease-keepalive.ts';
 
 /** A fresh positive int64 lease id, as etcd's request id generator gives one when the client asks for 0. */
 function newLeaseId(): bigint {
@@ -13,8 +14,9 @@ function newLeaseId(): bigint {
   }
 }
 
-/** /v3/lease/*: grant, revoke and the list of leases (keep-alive and expiry come with issue 7). */
+/** /v3/lease/*: grant, revoke, keep-alive, time-to-live and the list of leases. */
 export function leaseRoutes(app: Hono, g: GatewayContext, member: Member): void {
+  leaseKeepAliveRoute(app, g, member);
   gatewayRoute<{ TTL: number; ID: bigint }>(app, '/lease/grant', g, {
     desc: LeaseGrantRequestDesc,
     raft: true,
@@ -32,6 +34,21 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member): void 
       async handle(req) {
         const a = await member.propose<{ header: { revision: number } }>({ leaseRevoke: { ID: req.ID } });
         return headerOnly(a.resp.header, g.headerInfo());
+      },
+    });
+  }
+  for (const path of ['/lease/timetolive', '/kv/lease/timetolive']) {
+    gatewayRoute<{ ID: bigint; keys: boolean }>(app, path, g, {
+      desc: LeaseTimeToLiveRequestDesc,
+      raft: false,
+      async handle(req) {
+        const t = await member.leaseTimeToLive(req.ID);
+        const parts = [`"header":${header({ revision: member.kv.currentRev }, g.headerInfo())}`];
+        if (req.ID !== 0n) parts.push(`"ID":"${req.ID}"`);
+        if (t.ttl !== 0) parts.push(`"TTL":"${t.ttl}"`);
+        if (t.granted !== 0) parts.push(`"grantedTTL":"${t.granted}"`);
+        if (req.keys && t.keys.length) parts.push(`"keys":[${t.keys.map((k) => `"${Buffer.from(k, 'latin1').toString('base64')}"`).join(',')}]`);
+        return `{${parts.join(',')}}`;
       },
     });
   }

@@ -1,0 +1,1 @@
+ALTER TABLE "leases" ADD COLUMN "remaining" bigint DEFAULT 0 NOT NULL;

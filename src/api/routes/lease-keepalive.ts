@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Context, Hono } from 'hono';
+import type { Member } from '../../server/member.ts';
+import { header, errorBody } from '../json/encode.ts';
+import { EMPTY, JsonSyntaxError, parseGoJsonPrefix } from '../json/go-json.ts';
+import { DecodeError, decodeMessage } from '../json/proto-decode.ts';
+import { LeaseKeepAliveRequestDesc } from '../json/lease-messages.ts';
+import { errorResponse, GatewayError, JSON_HEADERS, TEXT_HEADERS, type GatewayContext } from '../gateway.ts';
+import { httpStatusOf } from '../grpc-status.ts';
+
+type NodeEnv = { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+
+/** Most bytes of a half-received request kept while waiting for the rest of it. */
+const MAX_PENDING = 1 << 20;
+
+/**
+ * POST /v3/lease/keepalive: a stream of {"ID": …} objects in, one {"result": {header, ID, TTL}}
+ * line out per request, in order. TTL is left out (0) for a lease that does not exist.
+ */
+export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member): void {
+  const handler = async (c: Context): Promise<Response> => {
+    if (c.req.header('authorization') && !g.authEnabled()) return errorResponse(c, new GatewayError(16, 'etcdserver: invalid auth token'));
+    const env = c.env as NodeEnv;
+    if (!env?.incoming || !env.outgoing) return c.body(errorBody('streaming needs the Node server', 12), 501, JSON_HEADERS);
+    const { incoming, outgoing } = env;
+    let buf: Buffer = Buffer.alloc(0);
+    let started = false;
+    let closed = false;
+    // Answers go out in request order even though renewals may finish out of order.
+    let chain: Promise<void> = Promise.resolve();
+    const start = () => {
+      if (started) return;
+      started = true;
+      outgoing.writeHead(200, JSON_HEADERS);
+      outgoing.flushHeaders();
+    };
+    const fail = (message: string, code: number) => {
+      closed = true;
+      incoming.pause();
+      chain = chain.then(() => {
+        if (!started) {
+          outgoing.writeHead(httpStatusOf(code), JSON_HEADERS);
+          outgoing.end(errorBody(message, code));
+        } else outgoing.end(JSON.stringify({ error: { grpc_code: code, http_code: httpStatusOf(code), message, http_status: '' } }) + '\n');
+      });
+    };
+    const renew = (id: bigint) => {
+      start();
+      const answer = member.renewLease(id).then(
+        (ttl) => {
+          const parts = [`"header":${header({ revision: member.kv.currentRev }, g.headerInfo())}`];
+          if (id !== 0n) parts.push(`"ID":"${id}"`);
+          if (ttl !== 0) parts.push(`"TTL":"${ttl}"`);
+          return `{"result":{${parts.join(',')}}}\n`;
+        },
+        (err: Error & { code?: number }) => ({ err }),
+      );
+      chain = chain.then(async () => {
+        const out = await answer;
+        if (closed && typeof out !== 'string') return;
+        if (typeof out === 'string') outgoing.write(out);
+        else fail(out.err.message, out.err.code ?? 2);
+      });
+    };
+    const drain = (atEnd: boolean) => {
+      while (!closed) {
+        let parsed: ReturnType<typeof parseGoJsonPrefix>;
+        try {
+          parsed = parseGoJsonPrefix(buf);
+        } catch (e) {
+          if (!(e instanceof JsonSyntaxError)) throw e;
+          if (e.message === 'unexpected EOF' && !atEnd) {
+            if (buf.length > MAX_PENDING) fail(`grpc: received message larger than max (${buf.length} vs. ${MAX_PENDING})`, 8);
+            return;
+          }
+          fail(e.message, 2);
+          return;
+        }
+        if (parsed === EMPTY) {
+          buf = Buffer.alloc(0);
+          return;
+        }
+        buf = buf.subarray(parsed.end);
+        try {
+          const req = decodeMessage(parsed.node, LeaseKeepAliveRequestDesc) as { ID: bigint };
+          renew(req.ID);
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+          fail(e.message, 2);
+        }
+      }
+    };
+    incoming.on('data', (chunk: Buffer) => {
+      if (closed) return;
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      drain(false);
+    });
+    incoming.on('end', () => {
+      drain(true);
+      chain = chain.then(() => {
+        if (closed) return;
+        start();
+        outgoing.end();
+      });
+    });
+    outgoing.on('close', () => (closed = true));
+    return RESPONSE_ALREADY_SENT;
+  };
+  for (const prefix of ['/v3', '/v3beta']) {
+    app.post(`${prefix}/lease/keepalive`, handler);
+    app.on(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'], `${prefix}/lease/keepalive`, (c) =>
+      c.req.method === 'HEAD' ? c.body(null, 405, TEXT_HEADERS) : c.body('Method Not Allowed\n', 405, TEXT_HEADERS),
+    );
+  }
+}
