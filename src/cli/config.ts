@@ -26,6 +26,8 @@ export interface Config {
   watchSlowTimeoutMs: number;
   clientTls: TlsFiles;
   peerTls: TlsFiles;
+  /** Test-only peer fault rules file ('' = off). */
+  peerFaultsFile: string;
 }
 
 /** Paths of TLS material (empty = none). */
@@ -94,6 +96,7 @@ export function toConfig(v: FlagValues): Config {
       trustedCaFile: v['peer-trusted-ca-file'] as string,
       clientCertAuth: v['peer-client-cert-auth'] as boolean,
     },
+    peerFaultsFile: v['experimental-peer-faults'] as string,
   };
   for (const [what, t] of [['client', cfg.clientTls], ['peer', cfg.peerTls]] as const) {
     if (!!t.certFile !== !!t.keyFile) throw new FlagError(`${what} TLS needs both a certificate and a key file`);

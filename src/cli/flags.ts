@@ -48,6 +48,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'watch-stream-buffer-bytes', type: 'int', default: '1048576', help: 'Bytes a watch stream may hold unsent before its watchers fall behind and catch up from history.' },
   { name: 'watch-slow-timeout', type: 'string', default: '60s', help: 'How long a watch stream may stay over its buffer before it is cut off.' },
   { name: 'log-level', type: 'enum', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },
+  { name: 'experimental-peer-faults', type: 'string', default: '', help: 'For tests only: a JSON file of drop/delay rules for outgoing peer requests, re-read when it changes (see src/transport/peer-faults.ts).', env: 'EDGECD_PEER_FAULTS' },
 ];
 
 export class FlagError extends Error {}

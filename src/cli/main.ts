@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     electionTimeoutMs: cfg.electionTimeoutMs,
     snapshotCount: cfg.snapshotCount,
     peerTls: loadTls(cfg.peerTls),
+    peerFaultsFile: cfg.peerFaultsFile || undefined,
   });
   const member = booted.member;
   const peers = await serveNode(

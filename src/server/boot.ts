@@ -3,6 +3,7 @@ import path from 'node:path';
 import { connect } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
 import { MemberStore, type MemberRow } from '../storage/member-store.ts';
+import { PeerFaults } from '../transport/peer-faults.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { PEER_HEADERS, Transport } from '../transport/peers.ts';
 import { Errors, EtcdError } from './errors.ts';
@@ -24,6 +25,8 @@ export interface BootOptions {
   /** Committed entries kept in the log before it is compacted behind a snapshot. */
   snapshotCount: number;
   peerTls?: PeerTls;
+  /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
+  peerFaultsFile?: string;
 }
 
 export interface Booted {
@@ -126,7 +129,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     const store = new MemberStore(conn);
     const known = await store.getMeta('member_id');
     let identity: Identity | undefined;
-    const peerHttp = new PeerHttp(o.peerTls);
+    const peerHttp = new PeerHttp(o.peerTls, o.peerFaultsFile ? new PeerFaults(o.peerFaultsFile) : undefined);
     if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o, peerHttp);
     if (identity?.initialMembers && identity.initialMembers.length > 1) await refuseIfBootstrapped(o, identity.self, peerHttp);
     let member: Member | undefined;

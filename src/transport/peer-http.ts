@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
+import type { PeerFaults } from './peer-faults.ts';
 
 /** Peer TLS: our certificate for client auth, and the CA that signs the cluster's certificates. */
 export interface PeerTls {
@@ -23,11 +24,30 @@ export class PeerHttp {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   private readonly httpsAgent: https.Agent;
 
-  constructor(tls: PeerTls = {}) {
+  constructor(
+    tls: PeerTls = {},
+    /** Test-only fault injection (--experimental-peer-faults). */
+    private readonly faults?: PeerFaults,
+  ) {
     this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 4, ca: tls.ca, cert: tls.cert, key: tls.key });
   }
 
   request(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body?: string | Readable, timeoutMs = 5000): Promise<PeerResponse> {
+    const fault = this.faults?.decide(url);
+    if (fault) return this.faulty(fault, method, url, headers, body, timeoutMs);
+    return this.send(method, url, headers, body, timeoutMs);
+  }
+
+  /** A request under an injected fault: held back, then lost or sent. */
+  private async faulty(fault: { drop: boolean; delayMs: number }, method: 'GET' | 'POST', url: string, headers: Record<string, string>, body: string | Readable | undefined, timeoutMs: number): Promise<PeerResponse> {
+    if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
+    if (!fault.drop) return this.send(method, url, headers, body, timeoutMs);
+    // Raft messages are lost on the wire unnoticed; anything else fails as a refused connection would.
+    if (method === 'POST' && new URL(url).pathname === '/raft/messages') return { status: 204, body: '' };
+    throw Object.assign(new Error(`connect ECONNREFUSED ${new URL(url).host} (injected peer fault)`), { code: 'ECONNREFUSED' });
+  }
+
+  private send(method: 'GET' | 'POST', url: string, headers: Record<string, string>, body: string | Readable | undefined, timeoutMs: number): Promise<PeerResponse> {
     const u = new URL(url);
     const secure = u.protocol === 'https:';
     const lib = secure ? https : http;
