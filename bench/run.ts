@@ -1,0 +1,136 @@
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,etcd,antietcd --members 1,3]
+// Starts each system as 1 and as 3 members on loopback and drives them all through the same JSON
+// gateway routes with the same load generator; prints a table and writes bench/results/latest.{json,svg}.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { barChart } from './chart.ts';
+import { fanout } from './fanout.ts';
+import { cpuSeconds, postgresPids, rssMiB } from './procs.ts';
+import { haveEtcd, startAntietcdTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
+import { drive, preload, WORKLOADS, type Workload } from './workloads.ts';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : def;
+};
+const SECONDS = Number(arg('seconds', '5'));
+const ROUNDS = Number(arg('rounds', '1'));
+const SYSTEMS = arg('systems', 'edgecd,etcd,antietcd').split(',');
+const MEMBERS = arg('members', '1,3').split(',').map(Number);
+const CLIENTS = arg('clients', '1,64').split(',').map(Number);
+
+interface Row {
+  system: string;
+  members: number;
+  workload: Workload | 'watch-fanout';
+  clients: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuCores: number;
+  rssMiB: number;
+  errors: number;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+
+async function measure(t: Target, fn: () => Promise<{ rps: number; p50: number; p99: number; errors: number }>): Promise<Omit<Row, 'system' | 'members' | 'workload' | 'clients'>> {
+  const pids = () => [...t.pids(), ...(t.usesPostgres ? postgresPids() : [])];
+  const before = pids().reduce((s, p) => s + cpuSeconds(p), 0);
+  const t0 = Date.now();
+  const r = await fn();
+  const secs = (Date.now() - t0) / 1000;
+  const cpu = (pids().reduce((s, p) => s + cpuSeconds(p), 0) - before) / secs;
+  const rss = t.pids().reduce((s, p) => s + rssMiB(p), 0);
+  return { ...r, cpuCores: cpu, rssMiB: rss };
+}
+
+async function benchTarget(start: () => Promise<Target>): Promise<void> {
+  const t = await start();
+  const label = `${t.system} x${t.members}`;
+  try {
+    await preload(t.urls[0]);
+    for (const w of WORKLOADS) {
+      for (const clients of CLIENTS) {
+        await drive(t.urls, w, clients, 1); // warm-up
+        let best: Omit<Row, 'system' | 'members' | 'workload' | 'clients'> | undefined;
+        for (let r = 0; r < ROUNDS; r++) {
+          const m = await measure(t, () => drive(t.urls, w, clients, SECONDS));
+          if (!best || m.rps > best.rps) best = m;
+        }
+        rows.push({ system: t.system, members: t.members, workload: w, clients, ...best! });
+        console.log(`${label} ${w} c=${clients}: ${best!.rps.toFixed(0)} req/s, p50 ${best!.p50} ms, p99 ${best!.p99} ms, cpu ${best!.cpuCores.toFixed(2)}, rss ${best!.rssMiB.toFixed(0)} MiB, errors ${best!.errors}`);
+      }
+    }
+    if (t.system !== 'antietcd') {
+      const m = await measure(t, async () => {
+        const f = await fanout(t.urls, SECONDS);
+        return { rps: f.eventsPerSec, p50: 0, p99: 0, errors: 0 };
+      });
+      rows.push({ system: t.system, members: t.members, workload: 'watch-fanout', clients: 1000, ...m });
+      console.log(`${label} watch fan-out (1,000 watchers): ${m.rps.toFixed(0)} events/s`);
+    }
+  } finally {
+    await t.stop();
+  }
+}
+
+const TARGETS: Record<string, Partial<Record<Workload | 'watch-fanout', number>>> = {
+  '1': { put: 1.5, range: 2.0, 'range-serializable': 3.0 },
+  '3': { put: 1.5, range: 2.0, 'range-serializable': 3.0 },
+};
+
+async function main(): Promise<void> {
+  if (SYSTEMS.includes('etcd') && !haveEtcd()) {
+    notes.push('etcd is not installed (apt-get install -y etcd-server): skipped, no ratios.');
+    console.log(`note: ${notes[notes.length - 1]}`);
+  }
+  for (const members of MEMBERS) {
+    if (SYSTEMS.includes('edgecd')) await benchTarget(() => startEdgecdTarget(members));
+    if (SYSTEMS.includes('etcd') && haveEtcd()) await benchTarget(() => startEtcdTarget(members));
+    if (SYSTEMS.includes('antietcd')) await benchTarget(() => startAntietcdTarget(members));
+  }
+  const etcdOf = (r: Row) => rows.find((e) => e.system === 'etcd' && e.members === r.members && e.workload === r.workload && e.clients === r.clients);
+  const table = ['| system | members | workload | clients | req/s | p50 ms | p99 ms | CPU (cores) | RSS MiB | vs etcd |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const r of rows) {
+    const e = etcdOf(r);
+    table.push(
+      `| ${r.system} | ${r.members} | ${r.workload} | ${r.clients} | ${r.rps.toFixed(0)} | ${r.p50 || '-'} | ${r.p99 || '-'} | ${r.cpuCores.toFixed(2)} | ${r.rssMiB.toFixed(0)} | ${e ? (r.rps / e.rps).toFixed(2) : '-'} |`,
+    );
+  }
+  console.log(table.join('\n'));
+  const machine = `${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/latest.json', JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, rounds: ROUNDS, notes, rows }, null, 2));
+  writeFileSync('bench/results/latest.md', `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n\n${table.join('\n')}\n`);
+  const labels: string[] = [];
+  const ed: (number | undefined)[] = [];
+  const ae: (number | undefined)[] = [];
+  const tg: (number | undefined)[] = [];
+  for (const members of MEMBERS) {
+    for (const w of [...WORKLOADS, 'watch-fanout' as const]) {
+      const clients = w === 'watch-fanout' ? 1000 : Math.max(...CLIENTS);
+      const e = rows.find((r) => r.system === 'etcd' && r.members === members && r.workload === w && r.clients === clients);
+      if (!e) continue;
+      const pick = (s: string) => rows.find((r) => r.system === s && r.members === members && r.workload === w && r.clients === clients);
+      labels.push(`${w} x${members}`);
+      ed.push(pick('edgecd') ? pick('edgecd')!.rps / e.rps : undefined);
+      ae.push(pick('antietcd') ? pick('antietcd')!.rps / e.rps : undefined);
+      tg.push(TARGETS[String(members)]?.[w]);
+    }
+  }
+  if (labels.length) {
+    const svg = barChart(`Throughput relative to etcd 3.4 (${Math.max(...CLIENTS)} clients; watch: 1,000 watchers)`, labels, [
+      { name: 'edgecd', color: '#1f77b4', values: ed },
+      { name: 'antietcd (in memory)', color: '#aaaaaa', values: ae },
+    ], tg);
+    writeFileSync('bench/results/latest.svg', svg);
+  }
+  console.log('wrote bench/results/latest.{json,md,svg}');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

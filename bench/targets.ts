@@ -1,0 +1,119 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startCluster } from '../test/helpers/cluster.ts';
+import { freePort, startEdgecd } from '../test/helpers/server.ts';
+
+/** A running system under test: its client URLs and the processes whose CPU and memory count. */
+export interface Target {
+  system: 'edgecd' | 'etcd' | 'antietcd';
+  members: number;
+  urls: string[];
+  pids: () => number[];
+  /** Whether the machine's Postgres works for this target (its CPU is then counted too). */
+  usesPostgres: boolean;
+  stop(): Promise<void>;
+}
+
+export function haveEtcd(): boolean {
+  return spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+async function waitUp(url: string, body = '{"key":"AA=="}'): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`${url}/v3/kv/range`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      if (r.status === 200) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+export async function startEdgecdTarget(members: number): Promise<Target> {
+  if (members === 1) {
+    const m = await startEdgecd();
+    return { system: 'edgecd', members, urls: [m.url], pids: () => [m.proc.pid!], usesPostgres: true, stop: () => m.stop() };
+  }
+  const c = await startCluster({ size: members });
+  return { system: 'edgecd', members, urls: c.members.map((m) => m!.url), pids: () => c.members.map((m) => m!.proc.pid!), usesPostgres: true, stop: () => c.stop() };
+}
+
+function spawnAll(cmds: { cmd: string; args: string[] }[]): ChildProcess[] {
+  return cmds.map(({ cmd, args }) => spawn(cmd, args, { stdio: 'ignore' }));
+}
+
+async function killAll(procs: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    procs.map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null) return resolve();
+          p.once('exit', () => resolve());
+          p.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
+/** Real etcd 3.4 (Debian's etcd-server), data on the same disk, fsync as it ships. */
+export async function startEtcdTarget(members: number): Promise<Target> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-etcd-'));
+  const ports = await Promise.all(Array.from({ length: members }, async () => ({ client: await freePort(), peer: await freePort() })));
+  const cluster = ports.map((p, i) => `e${i}=http://127.0.0.1:${p.peer}`).join(',');
+  const procs = spawnAll(
+    ports.map((p, i) => ({
+      cmd: 'etcd',
+      args: [
+        '--name', `e${i}`,
+        '--data-dir', path.join(dir, `e${i}`),
+        '--listen-client-urls', `http://127.0.0.1:${p.client}`,
+        '--advertise-client-urls', `http://127.0.0.1:${p.client}`,
+        '--listen-peer-urls', `http://127.0.0.1:${p.peer}`,
+        '--initial-advertise-peer-urls', `http://127.0.0.1:${p.peer}`,
+        '--initial-cluster', cluster,
+        '--log-level', 'error',
+      ],
+    })),
+  );
+  const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);
+  await Promise.all(urls.map((u) => waitUp(u)));
+  return {
+    system: 'etcd',
+    members,
+    urls,
+    pids: () => procs.map((p) => p.pid!),
+    usesPostgres: false,
+    async stop() {
+      await killAll(procs);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** antietcd: etcd's REST API in Node.js, in memory (no persistence): an upper bound for a Node server. */
+export async function startAntietcdTarget(members: number): Promise<Target> {
+  const bin = path.resolve('node_modules/antietcd/antietcd-app.js');
+  const ports = await Promise.all(Array.from({ length: members }, () => freePort()));
+  const cluster = ports.map((p, i) => `a${i}=http://127.0.0.1:${p}`).join(',');
+  const procs = spawnAll(
+    ports.map((p, i) => ({
+      cmd: process.execPath,
+      args: [bin, '--port', String(p), '--ip', '127.0.0.1', ...(members > 1 ? ['--node_id', `a${i}`, '--cluster_key', 'bench', '--cluster', cluster] : [])],
+    })),
+  );
+  const urls = ports.map((p) => `http://127.0.0.1:${p}`);
+  await Promise.all(urls.map((u) => waitUp(u)));
+  return {
+    system: 'antietcd',
+    members,
+    urls,
+    pids: () => procs.map((p) => p.pid!),
+    usesPostgres: false,
+    stop: () => killAll(procs),
+  };
+}
