@@ -1,0 +1,144 @@
+/**
+ * What the harness records: every client operation with its invocation and completion times (ms
+ * since the run began) and what it answered; watch sessions and the events they delivered; leases
+ * and their keep-alives; the faults injected; and each member's full history read at the end.
+ * Plain data (JSON-serialisable), so a history can be saved and checked again offline.
+ */
+
+/** A key's value, or null when the key does not exist. */
+export type Value = string | null;
+
+export type KvKind = 'put' | 'delete' | 'cas' | 'get' | 'sget' | 'range' | 'srange';
+
+export interface KvOp {
+  id: number;
+  /** Client loop number (-1: the harness itself, e.g. final reads and lease probes). */
+  client: number;
+  /** Index of the member asked. */
+  member: number;
+  kind: KvKind;
+  /** The key (for range/srange: the prefix's first key; every register key is covered). */
+  key: string;
+  /** put/cas: the value written (unique in the whole run). */
+  value?: string;
+  /** put: the lease attached ('' = none). */
+  lease?: string;
+  /** cas: the value compared against (null: the key must not exist). */
+  expect?: Value;
+  call: number;
+  /** Completion time; undefined when the outcome is unknown (timed out, connection lost, 5xx). */
+  ret?: number;
+  /** put/delete/cas-success: the value before (prev_kv). */
+  prev?: Value;
+  /** cas: whether the compare held. */
+  ok?: boolean;
+  /** get/sget/cas-failure: the value read. */
+  read?: Value;
+  /** get/sget/cas-failure: the mod_revision of the value read (0 when absent). */
+  readMod?: number;
+  /** delete: how many keys it removed. */
+  deleted?: number;
+  /** range/srange: every key read, with its value and mod_revision. */
+  kvs?: Record<string, { value: string; mod: number }>;
+  /** The response header's revision. */
+  rev?: number;
+  /** Why the outcome is unknown. */
+  error?: string;
+}
+
+/** One event as a watcher (or the final history read) received it. */
+export interface WatchEvent {
+  rev: number;
+  type: 'PUT' | 'DELETE';
+  key: string;
+  value: string;
+  create: number;
+  mod: number;
+  version: number;
+  /** prev_kv's value (null: none sent). */
+  prev: Value;
+  lease: string;
+}
+
+export interface WatchSession {
+  member: number;
+  /** start_revision asked (0: from now). */
+  start: number;
+  call: number;
+  /** Header revision of the created answer. */
+  created?: number;
+  events: WatchEvent[];
+  /** Time the last line arrived. */
+  last?: number;
+  end?: number;
+  endReason?: string;
+  /** Set when the server canceled the watch (compacted, or a cancel reason). */
+  canceled?: string;
+}
+
+export interface WatcherRecord {
+  id: number;
+  /** The revision the watcher's first session asked to start at (0: now). */
+  start: number;
+  sessions: WatchSession[];
+}
+
+export interface Renewal {
+  call: number;
+  ret?: number;
+  /** TTL answered (0: the lease was gone). */
+  ttl?: number;
+}
+
+export interface LeaseRecord {
+  id: string;
+  ttl: number;
+  key: string;
+  grantCall: number;
+  grantRet?: number;
+  /** The put of `key` with the lease: its op id in the kv history. */
+  putOp?: number;
+  renewals: Renewal[];
+  /** When the harness stopped keeping it alive. */
+  stoppedAt?: number;
+}
+
+export interface FaultRecord {
+  kind: string;
+  targets: number[];
+  start: number;
+  end?: number;
+  note?: string;
+}
+
+export interface LeaderChange {
+  /** When the monitor first saw this leader (ms). */
+  at: number;
+  term: number;
+  leader: number;
+}
+
+export interface History {
+  seed: number;
+  members: number;
+  /** Keys the register clients use; lease keys start with LEASE_PREFIX. */
+  keys: string[];
+  electionTimeoutMs: number;
+  ops: KvOp[];
+  watchers: WatcherRecord[];
+  leases: LeaseRecord[];
+  faults: FaultRecord[];
+  leaderChanges: LeaderChange[];
+  /** Each member's full history (watch from revision 1) up to finalRevision, when it was read. */
+  finalHistories?: (WatchEvent[] | undefined)[];
+  finalRevision?: number;
+  /** Each member's range over every key at finalRevision. */
+  finalRanges?: (Record<string, { value: string; mod: number; create: number; version: number }> | undefined)[];
+  /** Members whose storage failed, members that exited unasked, and similar observations. */
+  notes: string[];
+}
+
+export const REGISTER_PREFIX = 'r/';
+export const LEASE_PREFIX = 'l/';
+
+export const isWrite = (op: KvOp): boolean => op.kind === 'put' || op.kind === 'delete' || op.kind === 'cas';
