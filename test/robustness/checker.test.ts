@@ -96,7 +96,7 @@ test('checker: stale reads planted in random correct histories are all found', (
     );
     if (!victim) continue;
     const w = h.ops.find((x) => x.key === victim.key && x.kind === 'put' && x.ret !== undefined && x.ret < victim.call && x.prev !== null && x.prev !== victim.read && x.value !== victim.read)!;
-    const old = h.finalHistories![0].filter((e) => e.rev < w.rev! && e.key === w.key).pop()!;
+    const old = h.finalHistories![0]!.filter((e) => e.rev < w.rev! && e.key === w.key).pop()!;
     Object.assign(victim, { read: old.value, readMod: old.mod, rev: old.rev });
     planted++;
     const r = checkHistory(h);
@@ -110,7 +110,7 @@ test('checker: a lost write is rejected (durability, linearizability, agreement 
   const h = twoPuts();
   // put b was acknowledged, but every member forgot it: the history ends at revision 2.
   const k = `${REGISTER_PREFIX}x`;
-  h.finalHistories = h.finalHistories!.map((evs) => evs.filter((e) => e.rev !== 3));
+  h.finalHistories = h.finalHistories!.map((evs) => evs!.filter((e) => e.rev !== 3));
   h.finalRevision = 2;
   h.finalRanges = [0, 1, 2].map(() => ({ [k]: { value: 'a', mod: 2, create: 2, version: 1 } }));
   h.ops[3] = { ...h.ops[3], read: 'b', rev: 3 };
@@ -126,7 +126,7 @@ test('checker: a lost write is rejected (durability, linearizability, agreement 
 
 test('checker: a write lost on one member only is rejected (members disagree)', () => {
   const h = twoPuts();
-  h.finalHistories![2] = h.finalHistories![2].filter((e) => e.rev !== 3);
+  h.finalHistories![2] = h.finalHistories![2]!.filter((e) => e.rev !== 3);
   h.finalRanges![2] = { [`${REGISTER_PREFIX}x`]: { value: 'a', mod: 2, create: 2, version: 1 } };
   const r = checkHistory(h);
   assert.deepEqual(kinds(r.anomalies), ['agreement'], text(r.anomalies));
@@ -137,7 +137,7 @@ test('checker: a write lost on one member only is rejected (members disagree)', 
 test('checker: reordered, missing and duplicated watch events are rejected', () => {
   const h = syntheticHistory(SEED, { clients: 3, keys: 2, ops: 200, watchers: 1 });
   h.watchers[0].start = 1;
-  const all = h.finalHistories![0];
+  const all = h.finalHistories![0]!;
   const session = (events: WatchEvent[]) => ({ member: 0, start: 1, call: 0, created: 1, events, endReason: 'harness stopped' });
   const check = (events: WatchEvent[]) => {
     h.watchers = [{ id: 0, start: 1, sessions: [session(events)] }];
@@ -173,7 +173,7 @@ test('checker: unknown outcomes are allowed either way', () => {
   h.ops.push({ id: 7, client: 1, member: 0, kind: 'get', key: k, call: 70, ret: 80, read: 'd', readMod: 4, rev: 4 });
   h.ops[4] = { ...h.ops[4], read: 'd', readMod: 4, rev: 4 };
   const d: WatchEvent = { rev: 4, type: 'PUT', key: k, value: 'd', create: 2, mod: 4, version: 3, prev: 'b', lease: '' };
-  h.finalHistories = h.finalHistories!.map((evs) => [...evs, d]);
+  h.finalHistories = h.finalHistories!.map((evs) => [...evs!, d]);
   h.finalRevision = 4;
   h.finalRanges = [0, 1, 2].map(() => ({ [k]: { value: 'd', mod: 4, create: 2, version: 3 } }));
   h.watchers[0].sessions[1].events.push(d);
@@ -191,7 +191,7 @@ test('checker: a write applied twice, or one nobody asked for, is rejected', () 
   const k = `${REGISTER_PREFIX}x`;
   const again: WatchEvent = { rev: 4, type: 'PUT', key: k, value: 'b', create: 2, mod: 4, version: 3, prev: 'b', lease: '' };
   const ghost: WatchEvent = { rev: 5, type: 'PUT', key: k, value: 'zzz', create: 2, mod: 5, version: 4, prev: 'b', lease: '' };
-  h.finalHistories = h.finalHistories!.map((evs) => [...evs, again, ghost]);
+  h.finalHistories = h.finalHistories!.map((evs) => [...evs!, again, ghost]);
   h.finalRevision = 5;
   h.finalRanges = [0, 1, 2].map(() => ({ [k]: { value: 'zzz', mod: 5, create: 2, version: 4 } }));
   h.watchers = [];
@@ -237,7 +237,7 @@ test('checker: leases that outlive their TTL, die early, or never expire are rej
   assert.match(text(checkHistory(early).anomalies), /key gone early/);
 
   const never = base();
-  never.finalHistories = never.finalHistories!.map((evs) => evs.slice(0, 1));
+  never.finalHistories = never.finalHistories!.map((evs) => evs!.slice(0, 1));
   never.finalRevision = 2;
   never.finalRanges = [0, 1, 2].map(() => ({ 'l/1': { value: 'lv', mod: 2, create: 2, version: 1 } }));
   assert.match(text(checkHistory(never).anomalies), /never expired/);
