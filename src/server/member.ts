@@ -37,8 +37,6 @@ export interface Identity {
 export interface MemberOptions {
   name: string;
   identity?: Identity;
-  /** How long applied rows may wait for a write batch to carry them before a batch of their own. */
-  rowFlushDelayMs?: number;
   /** Log entries kept behind the applied index, for followers that fall a little behind. */
   logRetention?: number;
   /** Shortest lease TTL in seconds: etcd's 1.5 election timeouts, rounded up. */
@@ -109,11 +107,11 @@ export class Member {
   private lastCheckpoint = 0;
   private pendingMemberOps: { id: bigint; member?: MemberRow }[] = [];
   private pendingSnapshot: { index: number; term: number; confState: ConfState } | undefined;
-  /** The applied index the database holds (rows and meta flushed up to it). */
+  /** The applied index the database holds (rows and meta committed up to it, maybe not yet flushed). */
   persistedApplied = 0;
+  /** The applied index known to be on disk: a later synchronous log commit flushed it. */
+  durableApplied = 0;
   private looping = false;
-  private flushDue = false;
-  private flushTimer: NodeJS.Timeout | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private reqSeq = 0;
   private readonly reqPrefix = randomBytes(6).toString('hex');
@@ -246,6 +244,7 @@ export class Member {
     this.unflushed.clear();
     this.appliedIndex = Number((await this.db.getMeta('consistent_index')) ?? 0);
     this.persistedApplied = this.appliedIndex;
+    this.durableApplied = this.appliedIndex;
     this.kv.compactRev = Number((await this.db.getMeta('compact_rev')) ?? -1);
     let rev = Number((await this.db.getMeta('revision')) ?? 1);
     const index = this.kv.index;
@@ -477,28 +476,13 @@ export class Member {
 
   private async loop(): Promise<void> {
     try {
-      while (
-        this.node.hasReady() ||
-        ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && this.flushDue) ||
-        this.pendingCompactions.length > 0 ||
-        this.pendingMemberOps.length > 0
-      ) {
-        const rd = this.node.hasReady() ? this.node.ready() : undefined;
-        await this.handleReady(rd);
-      }
+      while (this.node.hasReady()) await this.handleReady(this.node.ready());
     } catch (err) {
       this.fail(err);
     } finally {
       this.looping = false;
-      this.flushDue = false;
     }
-    if ((this.pendingRows.length > 0 || this.pendingLeaseOps.length > 0) && !this.flushTimer && !this.failed && !this.closed) {
-      this.flushTimer = setTimeout(() => {
-        this.flushTimer = undefined;
-        this.flushDue = true;
-        this.kick();
-      }, this.opts.rowFlushDelayMs ?? 20);
-    }
+    this.flushApplied();
   }
 
   private async handleReady(rd: Ready | undefined): Promise<void> {
@@ -531,6 +515,7 @@ export class Member {
       }
       if (rd.messages.length) this.opts.send?.(rd.messages);
       for (const e of rd.committedEntries) this.applyEntry(e);
+      if (rd.committedEntries.length) this.flushApplied();
       for (const rs of rd.readStates) {
         const b = this.readBatches.get(decoder.decode(rs.requestCtx));
         if (b) b.index = rs.index;
@@ -559,7 +544,7 @@ export class Member {
   /** Compacts the raft log behind what the database holds, keeping some entries for slow followers. */
   private maybeSnapshot(): void {
     const retention = this.opts.logRetention ?? 10_000;
-    const upTo = this.persistedApplied - retention;
+    const upTo = this.durableApplied - retention;
     if (upTo <= this.lastTruncate + Math.min(1000, retention) || this.pendingSnapshot) return;
     try {
       const snap = this.storage.createSnapshot(upTo, this.confStateAt(), EMPTY);
@@ -575,42 +560,81 @@ export class Member {
     return this.confState;
   }
 
+  /** The log lane: what raft needs durable before it acts (entries, hard state, snapshot metadata). */
   private async persist(rd: Ready | undefined, installed: { index: number; term: number; confState: ConfState } | undefined, installFrom?: string): Promise<void> {
-    const rows = this.pendingRows;
-    const compactions = this.pendingCompactions;
-    const leaseOps = this.pendingLeaseOps;
-    const memberOps = this.pendingMemberOps;
     const snapMeta = installed ?? this.pendingSnapshot;
-    this.pendingRows = [];
-    this.pendingCompactions = [];
-    this.pendingLeaseOps = [];
-    this.pendingMemberOps = [];
     this.pendingSnapshot = undefined;
-    const applied = this.appliedIndex;
-    await this.db.commit({
-      entries: (rd?.entries ?? []).map(toStoredEntry),
+    const entries = rd?.entries ?? [];
+    // A Ready that only carries messages or read states writes nothing (reads must not wait on a commit).
+    if (!entries.length && !rd?.hardState && !snapMeta && !installFrom) return;
+    if (installFrom) await this.drainApplied();
+    // Appending right after what is stored needs no delete; a follower's conflicting suffix does.
+    const truncateFrom = entries.length && entries[0].index <= this.storage.lastIndex() ? entries[0].index : undefined;
+    const flushes = this.persistedApplied;
+    await this.db.commitLog({
+      entries: entries.map(toStoredEntry),
+      truncateFrom,
       hardState: rd?.hardState,
-      rows,
-      compactions: compactions.map((c) => c.rev),
-      leaseOps,
-      memberOps,
-      appliedIndex: installed ? undefined : applied,
-      compactRev: compactions.length ? compactions[compactions.length - 1].rev : undefined,
-      revision: installed ? undefined : this.kv.currentRev,
-      truncateLogTo: snapMeta && !installed ? snapMeta.index : undefined,
       snapshot: snapMeta,
+      truncateLogTo: snapMeta && !installed ? snapMeta.index : undefined,
       installFrom,
     });
-    if (!installed) this.persistedApplied = applied;
-    for (const r of rows) this.unflushed.delete(`${r.main}.${r.sub}`);
-    for (const c of compactions) c.done();
+    // A synchronous commit flushes the WAL up to itself, so applied state committed before it is on disk.
+    if (!installed && flushes > this.durableApplied) this.durableApplied = flushes;
+    if (installed) this.durableApplied = this.persistedApplied;
+  }
+
+  private flushing: Promise<void> | undefined;
+
+  /**
+   * The applied lane: rows, leases, members and the applied index go to the database beside the
+   * log lane, one transaction at a time, each carrying whatever was applied since the last.
+   */
+  private flushApplied(): void {
+    if (this.flushing || this.failed) return;
+    const hasWork = () => this.pendingRows.length || this.pendingCompactions.length || this.pendingLeaseOps.length || this.pendingMemberOps.length || this.persistedApplied < this.appliedIndex;
+    if (!hasWork()) return;
+    this.flushing = (async () => {
+      try {
+        while (hasWork() && !this.failed) {
+          const rows = this.pendingRows;
+          const compactions = this.pendingCompactions;
+          const leaseOps = this.pendingLeaseOps;
+          const memberOps = this.pendingMemberOps;
+          this.pendingRows = [];
+          this.pendingCompactions = [];
+          this.pendingLeaseOps = [];
+          this.pendingMemberOps = [];
+          const applied = this.appliedIndex;
+          await this.db.commitApplied({
+            rows,
+            compactions: compactions.map((c) => c.rev),
+            leaseOps,
+            memberOps,
+            appliedIndex: applied,
+            revision: this.kv.currentRev,
+            compactRev: compactions.length ? compactions[compactions.length - 1].rev : undefined,
+          });
+          this.persistedApplied = applied;
+          for (const r of rows) this.unflushed.delete(`${r.main}.${r.sub}`);
+          for (const c of compactions) c.done();
+        }
+      } catch (err) {
+        this.fail(err);
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+  }
+
+  private async drainApplied(): Promise<void> {
+    while (this.flushing) await this.flushing;
   }
 
   /** Waits until the database holds the applied state up to index (a snapshot sent from it must). */
   async flushedTo(index: number): Promise<void> {
     while (this.persistedApplied < index && !this.failed && !this.closed) {
-      this.flushDue = true;
-      this.kick();
+      this.flushApplied();
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -859,12 +883,9 @@ export class Member {
   async close(): Promise<void> {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushDue = true;
     while (this.looping) await new Promise((r) => setTimeout(r, 5));
-    if (!this.failed && (this.pendingRows.length || this.pendingCompactions.length || this.pendingLeaseOps.length || this.pendingMemberOps.length)) {
-      await this.persist(undefined, undefined);
-    }
+    this.flushApplied();
+    await this.drainApplied();
     for (const w of this.waiters.values()) {
       clearTimeout(w.timer);
       w.reject(Errors.stopped());

@@ -44,29 +44,37 @@ export interface SnapshotMeta {
   confState: { voters: string[]; learners: string[] };
 }
 
-/** Everything one write transaction makes durable: a ready() batch plus applied state. */
-export interface Batch {
+/** What the raft side makes durable per ready() batch: log entries, hard state, snapshot metadata. */
+export interface LogBatch {
   entries: StoredEntry[];
+  /** Entries at and after this index are replaced (a follower's conflicting suffix). */
+  truncateFrom?: number;
   hardState?: HardStateRow;
-  rows: KvRow[];
-  /** Compactions applied after `rows`, in order: rows they obsolete are deleted in the same transaction. */
-  compactions: number[];
-  /** The raft index the rows and compactions bring the applied state up to. */
-  appliedIndex?: number;
-  compactRev?: number;
-  /** The MVCC revision after the applied state: compaction may leave no row that shows it. */
-  revision?: number;
-  /** Lease grants and checkpoints (ttl set) and revokes (ttl undefined), in apply order. */
-  leaseOps?: { id: bigint; ttl?: number; remaining?: number }[];
-  /** Log entries at or below this index are no longer needed. */
-  truncateLogTo?: number;
   /** Raft snapshot metadata to record (the data is the state in these tables). */
   snapshot?: SnapshotMeta;
   /** A received snapshot (NDJSON file from exportSnapshot) that replaces the whole state first. */
   installFrom?: string;
+  /** Log entries at or below this index are no longer needed. */
+  truncateLogTo?: number;
+}
+
+/** What applying committed entries produced, with the raft index it brings the state up to. */
+export interface AppliedBatch {
+  rows: KvRow[];
+  /** Compactions applied after `rows`, in order: rows they obsolete are deleted in the same transaction. */
+  compactions: number[];
+  appliedIndex: number;
+  /** The MVCC revision after the applied state: compaction may leave no row that shows it. */
+  revision: number;
+  compactRev?: number;
+  /** Lease grants and checkpoints (ttl set) and revokes (ttl undefined), in apply order. */
+  leaseOps?: { id: bigint; ttl?: number; remaining?: number }[];
   /** Member upserts (member set) and removals (id only), in apply order. */
   memberOps?: { id: bigint; member?: MemberRow }[];
 }
+
+/** Both at once (start-up bootstrap, tests). */
+export type Batch = LogBatch & Partial<AppliedBatch> & { rows: KvRow[]; compactions: number[] };
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
 const latin1 = (b: Buffer) => b.toString('latin1');
@@ -79,75 +87,102 @@ export class MemberStore {
     this.sql = conn.sql;
   }
 
-  async commit(b: Batch): Promise<void> {
-    // Only entries and hard state need to be on disk before an answer; applied rows can be
-    // rebuilt from the log, so a rows-only batch skips the flush.
-    const mustSync = b.entries.length > 0 || b.hardState !== undefined;
-    // Every statement is sent at once (pipelined): one round trip per batch, not one per statement.
+  /**
+   * The log lane: entries and hard state must be on disk before raft may act on them. Statements
+   * are pipelined: one round trip per batch.
+   */
+  async commitLog(b: LogBatch): Promise<void> {
     await this.sql.begin(async (tx) => {
       // A received snapshot replaces the state in the same transaction as its raft metadata.
       if (b.installFrom) await this.install(tx, b.installFrom);
-      const q: postgres.PendingQuery<postgres.Row[]>[] = [];
-      if (!mustSync) q.push(tx`SET LOCAL synchronous_commit TO OFF`);
-      if (b.entries.length > 0) {
-        const e = b.entries;
-        q.push(tx`DELETE FROM raft_log WHERE idx >= ${e[0].index}`);
-        q.push(tx`INSERT INTO raft_log (idx, term, kind, data)
-          SELECT i, t, k, decode(d, 'hex') FROM unnest(${e.map((x) => x.index)}::bigint[], ${e.map((x) => x.term)}::bigint[],
-            ${e.map((x) => x.kind)}::smallint[], ${e.map((x) => Buffer.from(x.data).toString('hex'))}::text[]) AS u(i, t, k, d)`);
-      }
-      if (b.hardState) {
-        const h = b.hardState;
-        q.push(tx`INSERT INTO raft_state (id, term, vote, commit) VALUES (1, ${h.term}, ${h.vote}, ${h.commit})
-          ON CONFLICT (id) DO UPDATE SET term = EXCLUDED.term, vote = EXCLUDED.vote, commit = EXCLUDED.commit`);
-      }
-      if (b.rows.length > 0) {
-        const r = b.rows;
-        q.push(tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
-          SELECT m, s, decode(k, 'hex'), decode(v, 'hex'), c, ver, l, t::bool FROM unnest(
-            ${r.map((x) => x.main)}::bigint[], ${r.map((x) => x.sub)}::int[], ${r.map((x) => hex(x.key))}::text[],
-            ${r.map((x) => hex(x.value))}::text[], ${r.map((x) => x.createRev)}::bigint[], ${r.map((x) => x.version)}::bigint[],
-            ${r.map((x) => x.lease.toString())}::bigint[], ${r.map((x) => (x.tombstone ? 't' : 'f'))}::text[]) AS u(m, s, k, v, c, ver, l, t)
-          ON CONFLICT (main, sub) DO NOTHING`);
-      }
-      for (const rev of b.compactions) {
-        // Keep, per key, the newest revision at or below rev unless it is a tombstone (etcd's keep set).
-        q.push(tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
-          SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`);
-      }
-      for (const l of b.leaseOps ?? []) {
-        if (l.ttl === undefined) q.push(tx`DELETE FROM leases WHERE id = ${l.id.toString()}`);
-        else {
-          q.push(tx`INSERT INTO leases (id, ttl, remaining) VALUES (${l.id.toString()}, ${l.ttl}, ${l.remaining ?? 0})
-            ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl, remaining = EXCLUDED.remaining`);
-        }
-      }
-      const metas: [string, string][] = [];
-      if (b.appliedIndex !== undefined) metas.push(['consistent_index', String(b.appliedIndex)]);
-      if (b.revision !== undefined) metas.push(['revision', String(b.revision)]);
-      if (b.compactRev !== undefined) metas.push(['compact_rev', String(b.compactRev)]);
-      if (metas.length) {
-        q.push(tx`INSERT INTO meta (name, value) SELECT * FROM unnest(${metas.map((m) => m[0])}::text[], ${metas.map((m) => m[1])}::text[])
-          ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`);
-      }
-      if (b.truncateLogTo !== undefined) q.push(tx`DELETE FROM raft_log WHERE idx <= ${b.truncateLogTo}`);
-      for (const m of b.memberOps ?? []) {
-        if (!m.member) q.push(tx`DELETE FROM members WHERE id = ${m.id.toString()}`);
-        else {
-          const r = m.member;
-          q.push(tx`INSERT INTO members (id, name, peer_urls, client_urls, is_learner)
-            VALUES (${r.id.toString()}, ${r.name}, ${JSON.stringify(r.peerUrls)}, ${JSON.stringify(r.clientUrls)}, ${r.isLearner})
-            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, peer_urls = EXCLUDED.peer_urls,
-              client_urls = EXCLUDED.client_urls, is_learner = EXCLUDED.is_learner`);
-        }
-      }
-      if (b.snapshot) {
-        const sm = b.snapshot;
-        q.push(tx`INSERT INTO raft_snapshot (id, idx, term, conf_state) VALUES (1, ${sm.index}, ${sm.term}, ${JSON.stringify(sm.confState)})
-          ON CONFLICT (id) DO UPDATE SET idx = EXCLUDED.idx, term = EXCLUDED.term, conf_state = EXCLUDED.conf_state`);
-      }
+      await Promise.all(this.logStatements(tx, b));
+    });
+  }
+
+  /**
+   * The applied lane: revision rows, leases, members and the applied index, in one transaction so
+   * they always agree. It runs beside the log lane (on its own connection where there are two).
+   */
+  async commitApplied(b: AppliedBatch): Promise<void> {
+    // No flush of its own: everything here can be rebuilt from the log, and the next log commit's
+    // flush carries it to disk (the caller counts it durable only then).
+    await this.sql.begin((tx) => [tx`SET LOCAL synchronous_commit TO OFF`, ...this.appliedStatements(tx, b)]);
+  }
+
+  async commit(b: Batch): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      if (b.installFrom) await this.install(tx, b.installFrom);
+      const q = this.logStatements(tx, b);
+      if (b.appliedIndex !== undefined) q.push(...this.appliedStatements(tx, { revision: 1, ...b, appliedIndex: b.appliedIndex }));
       await Promise.all(q);
     });
+  }
+
+  private logStatements(tx: postgres.TransactionSql, b: LogBatch): postgres.PendingQuery<postgres.Row[]>[] {
+    const q: postgres.PendingQuery<postgres.Row[]>[] = [];
+    if (b.truncateFrom !== undefined) q.push(tx`DELETE FROM raft_log WHERE idx >= ${b.truncateFrom}`);
+    if (b.entries.length > 0) {
+      const e = b.entries;
+      q.push(tx`INSERT INTO raft_log (idx, term, kind, data)
+        SELECT i, t, k, decode(d, 'hex') FROM unnest(${e.map((x) => x.index)}::bigint[], ${e.map((x) => x.term)}::bigint[],
+          ${e.map((x) => x.kind)}::smallint[], ${e.map((x) => Buffer.from(x.data).toString('hex'))}::text[]) AS u(i, t, k, d)
+        ON CONFLICT (idx) DO UPDATE SET term = EXCLUDED.term, kind = EXCLUDED.kind, data = EXCLUDED.data`);
+    }
+    if (b.hardState) {
+      const h = b.hardState;
+      q.push(tx`INSERT INTO raft_state (id, term, vote, commit) VALUES (1, ${h.term}, ${h.vote}, ${h.commit})
+        ON CONFLICT (id) DO UPDATE SET term = EXCLUDED.term, vote = EXCLUDED.vote, commit = EXCLUDED.commit`);
+    }
+    if (b.truncateLogTo !== undefined) q.push(tx`DELETE FROM raft_log WHERE idx <= ${b.truncateLogTo}`);
+    if (b.snapshot) {
+      const sm = b.snapshot;
+      q.push(tx`INSERT INTO raft_snapshot (id, idx, term, conf_state) VALUES (1, ${sm.index}, ${sm.term}, ${JSON.stringify(sm.confState)})
+        ON CONFLICT (id) DO UPDATE SET idx = EXCLUDED.idx, term = EXCLUDED.term, conf_state = EXCLUDED.conf_state`);
+    }
+    return q;
+  }
+
+  private appliedStatements(tx: postgres.TransactionSql, b: AppliedBatch): postgres.PendingQuery<postgres.Row[]>[] {
+    const q: postgres.PendingQuery<postgres.Row[]>[] = [];
+    if (b.rows.length > 0) {
+      const r = b.rows;
+      q.push(tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
+        SELECT m, s, decode(k, 'hex'), decode(v, 'hex'), c, ver, l, t::bool FROM unnest(
+          ${r.map((x) => x.main)}::bigint[], ${r.map((x) => x.sub)}::int[], ${r.map((x) => hex(x.key))}::text[],
+          ${r.map((x) => hex(x.value))}::text[], ${r.map((x) => x.createRev)}::bigint[], ${r.map((x) => x.version)}::bigint[],
+          ${r.map((x) => x.lease.toString())}::bigint[], ${r.map((x) => (x.tombstone ? 't' : 'f'))}::text[]) AS u(m, s, k, v, c, ver, l, t)
+        ON CONFLICT (main, sub) DO NOTHING`);
+    }
+    for (const rev of b.compactions) {
+      // Keep, per key, the newest revision at or below rev unless it is a tombstone (etcd's keep set).
+      q.push(tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
+        SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`);
+    }
+    for (const l of b.leaseOps ?? []) {
+      if (l.ttl === undefined) q.push(tx`DELETE FROM leases WHERE id = ${l.id.toString()}`);
+      else {
+        q.push(tx`INSERT INTO leases (id, ttl, remaining) VALUES (${l.id.toString()}, ${l.ttl}, ${l.remaining ?? 0})
+          ON CONFLICT (id) DO UPDATE SET ttl = EXCLUDED.ttl, remaining = EXCLUDED.remaining`);
+      }
+    }
+    for (const m of b.memberOps ?? []) {
+      if (!m.member) q.push(tx`DELETE FROM members WHERE id = ${m.id.toString()}`);
+      else {
+        const r = m.member;
+        q.push(tx`INSERT INTO members (id, name, peer_urls, client_urls, is_learner)
+          VALUES (${r.id.toString()}, ${r.name}, ${JSON.stringify(r.peerUrls)}, ${JSON.stringify(r.clientUrls)}, ${r.isLearner})
+          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, peer_urls = EXCLUDED.peer_urls,
+            client_urls = EXCLUDED.client_urls, is_learner = EXCLUDED.is_learner`);
+      }
+    }
+    const metas: [string, string][] = [
+      ['consistent_index', String(b.appliedIndex)],
+      ['revision', String(b.revision)],
+    ];
+    if (b.compactRev !== undefined) metas.push(['compact_rev', String(b.compactRev)]);
+    q.push(tx`INSERT INTO meta (name, value) SELECT * FROM unnest(${metas.map((m) => m[0])}::text[], ${metas.map((m) => m[1])}::text[])
+      ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`);
+    return q;
   }
 
   private async setMeta(tx: Sql | postgres.TransactionSql | postgres.ReservedSql, name: string, value: string): Promise<void> {

@@ -51,7 +51,7 @@ export interface StartOptions {
   peerScheme?: 'http' | 'https';
 }
 
-async function waitHealthy(url: string, proc: ChildProcess, out: () => string, timeoutMs = 60_000): Promise<void> {
+async function waitHealthy(url: string, proc: ChildProcess, out: () => string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`edgecd exited with ${proc.exitCode}:\n${out()}`);

@@ -53,7 +53,7 @@ test('a member on Postgres agrees with the model, and again after restart', asyn
         const conn = await connect(db.url);
         await conn.sql`TRUNCATE kv, raft_log, raft_state, raft_snapshot, meta, leases, members`;
         const model = new Model();
-        const sys = new MemberSystem(await Member.open(new MemberStore(conn), { name: 't', rowFlushDelayMs: 1 }));
+        const sys = new MemberSystem(await Member.open(new MemberStore(conn), { name: 't'}));
         try {
           for (const [i, op] of seq.entries()) {
             const want = model.apply(op);

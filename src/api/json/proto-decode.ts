@@ -33,7 +33,16 @@ export interface FieldDesc {
   oneof?: boolean;
 }
 
-const camel = (s: string) => s.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+const camelCache = new Map<string, string>();
+/** lowerCamelCase of a proto field name, as protoc's json_name (cached: it sits on every decode). */
+const camel = (s: string): string => {
+  let c = camelCache.get(s);
+  if (c === undefined) {
+    c = s.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
+    camelCache.set(s, c);
+  }
+  return c;
+};
 
 const GO_TYPE: Record<Scalar, string> = {
   bytes: '[]uint8',
