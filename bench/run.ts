@@ -113,7 +113,8 @@ async function main(): Promise<void> {
       const clients = w === 'watch-fanout' ? 1000 : Math.max(...CLIENTS);
       const e = rows.find((r) => r.system === 'etcd' && r.members === members && r.workload === w && r.clients === clients);
       if (!e) continue;
-      const pick = (s: string) => rows.find((r) => r.system === s && r.members === members && r.workload === w && r.clients === clients);
+      // A system that answered errors did not do the work: no bar for it.
+      const pick = (s: string) => rows.find((r) => r.system === s && r.members === members && r.workload === w && r.clients === clients && r.errors === 0);
       labels.push(`${w} x${members}`);
       ed.push(pick('edgecd') ? pick('edgecd')!.rps / e.rps : undefined);
       ae.push(pick('antietcd') ? pick('antietcd')!.rps / e.rps : undefined);

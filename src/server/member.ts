@@ -571,7 +571,10 @@ export class Member {
     // Appending right after what is stored needs no delete; a follower's conflicting suffix does.
     const truncateFrom = entries.length && entries[0].index <= this.storage.lastIndex() ? entries[0].index : undefined;
     const flushes = this.persistedApplied;
+    // Raft says whether this batch must be on disk first (entries, term or vote); a commit index alone need not.
+    const sync = !rd || rd.mustSync || !!snapMeta || !!installFrom;
     await this.db.commitLog({
+      sync,
       entries: entries.map(toStoredEntry),
       truncateFrom,
       hardState: rd?.hardState,
@@ -580,7 +583,7 @@ export class Member {
       installFrom,
     });
     // A synchronous commit flushes the WAL up to itself, so applied state committed before it is on disk.
-    if (!installed && flushes > this.durableApplied) this.durableApplied = flushes;
+    if (sync && !installed && flushes > this.durableApplied) this.durableApplied = flushes;
     if (installed) this.durableApplied = this.persistedApplied;
   }
 

@@ -46,6 +46,8 @@ export interface SnapshotMeta {
 
 /** What the raft side makes durable per ready() batch: log entries, hard state, snapshot metadata. */
 export interface LogBatch {
+  /** False when only the commit index moved: it need not reach the disk before anything goes on. */
+  sync?: boolean;
   entries: StoredEntry[];
   /** Entries at and after this index are replaced (a follower's conflicting suffix). */
   truncateFrom?: number;
@@ -92,6 +94,7 @@ export class MemberStore {
    * are pipelined: one round trip per batch.
    */
   async commitLog(b: LogBatch): Promise<void> {
+    if (!b.installFrom && b.truncateLogTo === undefined && !b.snapshot) return this.commitLogFast(b);
     await this.sql.begin(async (tx) => {
       // A received snapshot replaces the state in the same transaction as its raft metadata.
       if (b.installFrom) await this.install(tx, b.installFrom);
@@ -116,6 +119,33 @@ export class MemberStore {
       if (b.appliedIndex !== undefined) q.push(...this.appliedStatements(tx, { revision: 1, ...b, appliedIndex: b.appliedIndex }));
       await Promise.all(q);
     });
+  }
+
+  /**
+   * The common case in one statement (its own transaction): one round trip and one flush per batch.
+   * Data-modifying CTEs all see the same snapshot, so a replaced suffix is deleted past the new
+   * entries and the new ones are upserted.
+   */
+  private async commitLogFast(b: LogBatch): Promise<void> {
+    const sql = this.sql;
+    const ctes: postgres.PendingQuery<postgres.Row[]>[] = [];
+    if (b.entries.length > 0) {
+      const e = b.entries;
+      if (b.truncateFrom !== undefined) ctes.push(sql`d AS (DELETE FROM raft_log WHERE idx > ${e[e.length - 1].index})`);
+      ctes.push(sql`e AS (INSERT INTO raft_log (idx, term, kind, data)
+        SELECT i, t, k, decode(d, 'hex') FROM unnest(${e.map((x) => x.index)}::bigint[], ${e.map((x) => x.term)}::bigint[],
+          ${e.map((x) => x.kind)}::smallint[], ${e.map((x) => Buffer.from(x.data).toString('hex'))}::text[]) AS u(i, t, k, d)
+        ON CONFLICT (idx) DO UPDATE SET term = EXCLUDED.term, kind = EXCLUDED.kind, data = EXCLUDED.data)`);
+    }
+    if (b.hardState) {
+      const h = b.hardState;
+      ctes.push(sql`h AS (INSERT INTO raft_state (id, term, vote, commit) VALUES (1, ${h.term}, ${h.vote}, ${h.commit})
+        ON CONFLICT (id) DO UPDATE SET term = EXCLUDED.term, vote = EXCLUDED.vote, commit = EXCLUDED.commit)`);
+    }
+    if (ctes.length === 0) return;
+    const withs = ctes.reduce((acc, c) => sql`${acc}, ${c}`);
+    if (b.sync === false) await sql.begin((tx) => [tx`SET LOCAL synchronous_commit TO OFF`, tx`WITH ${withs} SELECT 1`]);
+    else await sql`WITH ${withs} SELECT 1`;
   }
 
   private logStatements(tx: postgres.TransactionSql, b: LogBatch): postgres.PendingQuery<postgres.Row[]>[] {
