@@ -36,12 +36,18 @@ const rows: Row[] = [];
 const notes: string[] = [];
 
 async function measure(t: Target, fn: () => Promise<{ rps: number; p50: number; p99: number; errors: number }>): Promise<Omit<Row, 'system' | 'members' | 'workload' | 'clients'>> {
-  const pids = () => [...t.pids(), ...(t.usesPostgres ? postgresPids() : [])];
-  const before = pids().reduce((s, p) => s + cpuSeconds(p), 0);
+  const pids = [...t.pids(), ...(t.usesPostgres ? postgresPids() : [])];
+  const before = new Map(pids.map((p) => [p, cpuSeconds(p)]));
   const t0 = Date.now();
   const r = await fn();
   const secs = (Date.now() - t0) / 1000;
-  const cpu = (pids().reduce((s, p) => s + cpuSeconds(p), 0) - before) / secs;
+  // Per process, and only those alive throughout: a process that ended reads as 0.
+  let used = 0;
+  for (const [p, b] of before) {
+    const a = cpuSeconds(p);
+    if (a >= b) used += a - b;
+  }
+  const cpu = used / secs;
   const rss = t.pids().reduce((s, p) => s + rssMiB(p), 0);
   return { ...r, cpuCores: cpu, rssMiB: rss };
 }
