@@ -9,7 +9,9 @@ import type { Reference } from './reference.ts';
  *   TTL + election timeout + `lateMs` old, and no leader change since could have restarted the
  *   clock, a read must find the key gone. A new leader gives every lease up to its full TTL plus
  *   an election timeout again (etcd's rule too), so the deadline counts from the latest leader
- *   change the monitor saw, whichever is later. A renewal whose answer never came may have been
+ *   change, whichever is later; a change counts from the moment the harness first saw it (its
+ *   monitor, or an answer with a new raft term), which may be up to `observeLagMs` after the read
+ *   was sent. A renewal whose answer never came may have been
  *   applied late: it counts as a renewal up to `unknownRenewalMs` after it was sent.
  * - no key dies early: until TTL after the last renewal the client saw succeed (counted from the
  *   moment it sent it, which is before the leader applied it), the key must still be there.
@@ -21,6 +23,8 @@ export interface LeaseBounds {
   lateMs: number;
   earlyMarginMs: number;
   unknownRenewalMs: number;
+  /** How late the harness may notice a leader change. */
+  observeLagMs: number;
 }
 
 export function checkLeases(history: History, ref: Reference | undefined, bounds: LeaseBounds): { anomalies: Anomaly[]; probes: number } {
@@ -33,10 +37,20 @@ export function checkLeases(history: History, ref: Reference | undefined, bounds
     if (l) l.push(op);
     else probesOf.set(op.key, [op]);
   }
-  const changes = [...history.leaderChanges].sort((a, b) => a.at - b.at);
+  // When leadership changed, as late as it may have: the monitor's sightings (it polls, so it sees a
+  // change up to `observeLagMs` after it happened) and the first answer carrying each new term.
+  const changes = history.leaderChanges.map((c) => c.at);
+  const firstOfTerm = new Map<number, number>();
+  for (const op of history.ops) {
+    if (op.term === undefined || op.ret === undefined) continue;
+    const t = firstOfTerm.get(op.term);
+    if (t === undefined || op.ret < t) firstOfTerm.set(op.term, op.ret);
+  }
+  changes.push(...firstOfTerm.values());
+  changes.sort((a, b) => a - b);
   const lastChangeBefore = (t: number) => {
     let at = -Infinity;
-    for (const c of changes) if (c.at <= t) at = c.at;
+    for (const c of changes) if (c <= t + bounds.observeLagMs) at = Math.min(c, t);
     return at;
   };
   let probes = 0;
@@ -78,7 +92,7 @@ export function checkLeases(history: History, ref: Reference | undefined, bounds
         checker: 'leases',
         key: l.key,
         message: `${tag}: key gone early: read absent ${((confirmed + ttlMs - early.ret!) / 1000).toFixed(2)} s before TTL ran out after a confirmed renewal sent at ${confirmed.toFixed(0)} ms`,
-        details: [describeOp(early), `renewals: ${l.renewals.map((r) => `${r.call.toFixed(0)}..${r.ret?.toFixed(0) ?? '?'}:${r.ttl ?? '?'}`).join(' ')}`, `leader changes: ${changes.filter((c) => Math.abs(c.at - early.ret!) < 30_000).map((c) => `${c.at.toFixed(0)}:m${c.leader}/t${c.term}`).join(' ')}`],
+        details: [describeOp(early), `renewals: ${l.renewals.map((r) => `${r.call.toFixed(0)}..${r.ret?.toFixed(0) ?? '?'}:${r.ttl ?? '?'}`).join(' ')}`, `leader changes: ${history.leaderChanges.filter((c) => Math.abs(c.at - early.ret!) < 30_000).map((c) => `${c.at.toFixed(0)}:m${c.leader}/t${c.term}`).join(' ')}`],
       });
     }
     if (ref && l.stoppedAt !== undefined && ref.stateAt(l.key, ref.finalRevision).value !== null) {

@@ -16,7 +16,7 @@ export interface CheckReport {
 }
 
 export function defaultLeaseBounds(electionTimeoutMs: number): LeaseBounds {
-  return { electionTimeoutMs, lateMs: 3000, earlyMarginMs: 250, unknownRenewalMs: 20_000 };
+  return { electionTimeoutMs, lateMs: 3000, earlyMarginMs: 250, unknownRenewalMs: 20_000, observeLagMs: 2000 };
 }
 
 /** Every checker over one history. Pure: the same history gives the same report. */

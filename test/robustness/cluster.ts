@@ -37,6 +37,10 @@ export interface Member {
   expectExit: boolean;
   /** The storage failed and the member stopped serving: a supervisor should restart it. */
   storageFailed: boolean;
+  /** It joined a running cluster (after a wipe): restarts use --initial-cluster-state existing. */
+  joined?: boolean;
+  /** Its database was wiped and it has not rejoined: it must not start as if nothing happened. */
+  wipePending: boolean;
   starts: number;
 }
 
@@ -110,6 +114,7 @@ export class Cluster {
         state: 'down',
         expectExit: false,
         storageFailed: false,
+        wipePending: false,
         starts: 0,
       };
       await c.admin.unsafe(`CREATE DATABASE ${dbName}`);
@@ -128,6 +133,7 @@ export class Cluster {
 
   private spawn(i: number, state: 'new' | 'existing'): void {
     const m = this.members[i];
+    m.joined = state === 'existing' || m.joined;
     const args = [
       '--import', 'tsx', MAIN,
       '--name', m.name,
@@ -220,8 +226,8 @@ export class Cluster {
   /** Starts a member that is down on its existing database. */
   restart(i: number): void {
     const m = this.members[i];
-    if (m.state !== 'down') return;
-    this.spawn(i, 'new');
+    if (m.state !== 'down' || m.wipePending) return;
+    this.spawn(i, m.joined ? 'existing' : 'new');
   }
 
   pause(i: number): void {
@@ -328,6 +334,7 @@ export class Cluster {
   async wipe(i: number, deadlineMs = 90_000): Promise<string> {
     const m = this.members[i];
     await this.kill(i);
+    m.wipePending = true;
     await this.admin.unsafe(`DROP DATABASE IF EXISTS ${m.dbName} WITH (FORCE)`);
     await this.admin.unsafe(`CREATE DATABASE ${m.dbName}`);
     rmSync(m.dataDir, { recursive: true, force: true });
@@ -359,6 +366,7 @@ export class Cluster {
         await ask('/v3/cluster/member/add', { peerURLs: [m.peerUrl], isLearner: true });
       } else if (!spawned) {
         newId = entry.ID;
+        m.wipePending = false;
         this.spawn(i, 'existing');
         spawned = true;
       } else if (entry.isLearner) {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../watch/model.ts';
 import { checkHistory, formatAnomaly, type Anomaly, type CheckReport } from './check.ts';
@@ -75,10 +75,20 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   const nemesis = new Nemesis(cluster, () => workload.now(), log);
   const leaderChanges: LeaderChange[] = [];
   let monitoring = true;
+  // Every poll of every member's status, for reading what happened afterwards.
+  const timeline = createWriteStream(path.join(o.runDir, 'status.ndjson'));
   const monitor = (async () => {
     let last = '';
+    let maxTerm = 0;
     while (monitoring) {
       const st = await Promise.all(cluster.members.map((_, i) => cluster.status(i, 800)));
+      timeline.write(JSON.stringify({ t: Math.round(workload.now()), st: st.map((s, i) => (s ? [s.term, s.leader.slice(-4), s.raftIndex, s.revision] : cluster.members[i].state)) }) + '\n');
+      // A new term may restart lease clocks even before anyone names its leader.
+      const top = Math.max(0, ...st.map((s) => s?.term ?? 0));
+      if (top > maxTerm) {
+        if (maxTerm > 0) leaderChanges.push({ at: workload.now(), term: top, leader: -1 });
+        maxTerm = top;
+      }
       // The leader named by the highest term wins (a deposed leader may not know yet).
       let best: { term: number; leader: string } | undefined;
       for (const s of st) if (s && s.leader !== '0' && (!best || s.term > best.term)) best = s;
@@ -155,6 +165,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   await workload.stop();
   monitoring = false;
   await monitor;
+  timeline.end();
   await cluster.stop();
 
   const history: History = {

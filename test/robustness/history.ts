@@ -42,6 +42,8 @@ export interface KvOp {
   kvs?: Record<string, { value: string; mod: number }>;
   /** The response header's revision. */
   rev?: number;
+  /** The response header's raft term. */
+  term?: number;
   /** Why the outcome is unknown. */
   error?: string;
 }
@@ -112,9 +114,10 @@ export interface FaultRecord {
 }
 
 export interface LeaderChange {
-  /** When the monitor first saw this leader (ms). */
+  /** When the monitor first saw this leader, or this term (ms). */
   at: number;
   term: number;
+  /** Member index; -1 when only the new term was seen. */
   leader: number;
 }
 

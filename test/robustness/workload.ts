@@ -105,6 +105,7 @@ export class Workload {
       }
       parse(json, rec);
       rec.rev = Number(json.header?.revision ?? 0);
+      rec.term = Number(json.header?.raft_term ?? 0);
       rec.ret = this.now();
     } catch (err) {
       rec.error = ((err as Error).name === 'TimeoutError' ? 'timeout' : (err as Error).message).slice(0, 120);
