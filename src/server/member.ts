@@ -72,6 +72,9 @@ export type ChangeListener = (revision: number, changes: Change[]) => void;
 type Waiter = { resolve: (a: Answer<unknown>) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
 type ReadBatch = { ctx: Uint8Array; index: number; waiters: { resolve: () => void; reject: (e: unknown) => void }[]; asked: number };
 
+/** Past this many bytes of raft log in memory, fewer entries are kept behind the applied index. */
+const LOG_BYTES = 64 * 1024 * 1024;
+
 const settle = (waits: Waits): Promise<void> | undefined => (waits.length ? Promise.all(waits).then(() => undefined) : undefined);
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -119,6 +122,8 @@ export class Member {
   private readonly kvCtx: KvContext;
   private closed = false;
   private lastTruncate = 0;
+  /** Approximate bytes of raft log entries held in memory. */
+  private logBytes = 0;
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly readBatches = new Map<string, ReadBatch>();
   private currentRead: ReadBatch | undefined;
@@ -248,12 +253,13 @@ export class Member {
     this.kv.compactRev = Number((await this.db.getMeta('compact_rev')) ?? -1);
     let rev = Number((await this.db.getMeta('revision')) ?? 1);
     const index = this.kv.index;
-    await this.db.forEachRevision((r) => {
-      index.getOrCreate(r.key).restore({ main: r.main, sub: r.sub }, r.createRev, r.version, r.tombstone);
+    // One pass in key order: each key's revisions oldest first, the live value with its newest.
+    let ki: ReturnType<typeof index.getOrCreate> | undefined;
+    await this.db.forEachRow((r) => {
+      if (!ki || ki.key !== r.key) ki = index.getOrCreate(r.key);
+      ki.restore({ main: r.main, sub: r.sub }, r.createRev, r.version, r.tombstone);
+      if (r.value !== undefined) ki.latest = { key: r.key, value: r.value, createRevision: r.createRev, modRevision: r.main, version: r.version, lease: r.lease };
       if (r.main > rev) rev = r.main;
-    });
-    await this.db.forEachLiveValue((r) => {
-      index.getOrCreate(r.key).latest = { key: r.key, value: r.value, createRevision: r.createRev, modRevision: r.main, version: r.version, lease: r.lease };
     });
     this.kv.currentRev = rev;
     for (const l of await this.db.leases()) this.lessor.restore(l.id, l.ttl, l.remaining);
@@ -502,7 +508,10 @@ export class Member {
       this.opts.onMembers?.([...this.members.values()]);
     }
     if (rd) {
-      if (rd.entries.length) this.storage.append(rd.entries);
+      if (rd.entries.length) {
+        this.storage.append(rd.entries);
+        for (const e of rd.entries) this.logBytes += e.data.length + 32;
+      }
       if (rd.hardState) {
         this.storage.setHardState(rd.hardState);
         this.term = rd.hardState.term;
@@ -542,13 +551,27 @@ export class Member {
   }
 
   /** Compacts the raft log behind what the database holds, keeping some entries for slow followers. */
+  /**
+   * Keeps the in-memory raft log short: entries behind the durable applied index go, except the
+   * last few for followers that lag a little (etcd keeps 5,000), and fewer when they are large.
+   */
   private maybeSnapshot(): void {
-    const retention = this.opts.logRetention ?? 10_000;
+    const count = this.opts.logRetention ?? 100_000;
+    let retention = Math.min(count, 5000);
+    const first = this.storage.firstIndex();
+    const last = this.storage.lastIndex();
+    if (last >= first && this.logBytes > LOG_BYTES) {
+      const avg = this.logBytes / (last - first + 1);
+      retention = Math.max(1, Math.min(retention, Math.floor(LOG_BYTES / 2 / avg)));
+    }
     const upTo = this.durableApplied - retention;
     if (upTo <= this.lastTruncate + Math.min(1000, retention) || this.pendingSnapshot) return;
     try {
       const snap = this.storage.createSnapshot(upTo, this.confStateAt(), EMPTY);
+      const kept = this.storage.lastIndex() - upTo;
       this.storage.compact(upTo);
+      // Re-estimate what is held from the average entry size.
+      this.logBytes = last >= first ? (this.logBytes * kept) / (last - first + 1) : 0;
       this.pendingSnapshot = snap.metadata;
       this.lastTruncate = upTo;
     } catch (err) {

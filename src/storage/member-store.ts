@@ -238,6 +238,29 @@ export class MemberStore {
     return rows.map((r) => ({ index: r.idx, term: r.term, kind: r.kind, data: new Uint8Array(r.data) }));
   }
 
+  /**
+   * Streams every stored revision in (key, main, sub) order; the newest row of a key that is live
+   * carries its value and lease (older ones do not: history values stay in the database).
+   */
+  async forEachRow(fn: (r: Omit<KvRow, 'value'> & { value?: string }) => void): Promise<void> {
+    await this.sql`SELECT main::float8 AS main, sub, key, create_rev::float8 AS c, version::float8 AS v, tombstone, lease::text AS lease,
+        CASE WHEN NOT tombstone AND lead(key) OVER w IS DISTINCT FROM key THEN value END AS value
+      FROM kv WINDOW w AS (ORDER BY key, main, sub) ORDER BY key, main, sub`.cursor(5000, (rows) => {
+      for (const r of rows) {
+        fn({
+          main: r.main,
+          sub: r.sub,
+          key: latin1(r.key),
+          createRev: r.c,
+          version: r.v,
+          tombstone: r.tombstone,
+          lease: BigInt(r.lease),
+          value: r.value === null ? undefined : latin1(r.value),
+        });
+      }
+    });
+  }
+
   /** Streams every stored revision, oldest first, without values. */
   async forEachRevision(fn: (r: Omit<KvRow, 'value' | 'lease'>) => void): Promise<void> {
     await this.sql`SELECT main::float8 AS main, sub, key, create_rev::float8 AS c, version::float8 AS v, tombstone
