@@ -61,7 +61,7 @@ export class KeyIndex {
     this.put(rev);
     const g = this.generations[this.generations.length - 1];
     g.ver = version;
-    if (g.revs.length === 1) g.created = { main: createdMain, sub: createdMain === rev.main ? rev.sub : 0 };
+    if (g.revs.length === 1) g.created = createdMain === rev.main ? rev : { main: createdMain, sub: 0 };
   }
 
   isLive(): boolean {

@@ -273,7 +273,7 @@ export class Member {
     this.node.tick();
     this.ticks++;
     // A ReadIndex request is dropped when no leader is known: ask again now and then.
-    if (this.ticks % 5 === 0) for (const b of this.readBatches.values()) if (b.index === 0) this.node.readIndex(b.ctx);
+    if (this.ticks % 5 === 0) for (const b of this.readBatches.values()) if (b.index === 0 && b !== this.currentRead) this.node.readIndex(b.ctx);
     if (this.lessor.isPrimary) this.leaseDuties(Date.now());
     this.kick();
   }
@@ -417,14 +417,19 @@ export class Member {
 
   private readBarrier(): Promise<void> {
     return new Promise((resolve, reject) => {
+      // A read joins only a round not asked yet: one asked before the read came may miss writes
+      // acknowledged in between (a stale read). Reads arriving together share the next round.
       let batch = this.currentRead;
       if (!batch) {
         const ctx = encoder.encode(`${this.reqPrefix}/r${this.readSeq++}`);
-        batch = { ctx, index: 0, waiters: [], asked: Date.now() };
-        this.currentRead = batch;
+        const open: ReadBatch = { ctx, index: 0, waiters: [], asked: Date.now() };
+        batch = this.currentRead = open;
         this.readBatches.set(decoder.decode(ctx), batch);
-        this.node.readIndex(ctx);
-        this.kick();
+        setImmediate(() => {
+          if (this.currentRead === open) this.currentRead = undefined;
+          this.node.readIndex(ctx);
+          this.kick();
+        });
       }
       const b = batch;
       const timer = setTimeout(() => {

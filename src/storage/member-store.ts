@@ -254,7 +254,8 @@ export class MemberStore {
           createRev: r.c,
           version: r.v,
           tombstone: r.tombstone,
-          lease: BigInt(r.lease),
+          // Most keys hold no lease: share one 0n instead of a bigint per row.
+          lease: r.lease === '0' ? 0n : BigInt(r.lease),
           value: r.value === null ? undefined : latin1(r.value),
         });
       }
