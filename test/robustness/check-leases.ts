@@ -72,13 +72,15 @@ export function checkLeases(history: History, ref: Reference | undefined, bounds
       }
     }
     const tag = `lease ${l.id} (TTL ${l.ttl} s, key ${l.key})`;
+    // A read takes effect somewhere between its call and its return: a leader change up to its return
+    // may have extended the lease before it read.
     const late = ps.find((p) => {
       if (p.read === null) return false;
-      const from = Math.max(lastRenew, lastChangeBefore(p.call));
+      const from = Math.max(lastRenew, lastChangeBefore(p.ret!));
       return p.call > from + ttlMs + bounds.electionTimeoutMs + bounds.lateMs;
     });
     if (late) {
-      const from = Math.max(lastRenew, lastChangeBefore(late.call));
+      const from = Math.max(lastRenew, lastChangeBefore(late.ret!));
       anomalies.push({
         checker: 'leases',
         key: l.key,
