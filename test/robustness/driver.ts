@@ -32,6 +32,8 @@ export interface RunOptions {
   log?: (msg: string) => void;
   /** Most time the cluster may take to have a leader again after a fault is healed. */
   recoveryMs?: number;
+  /** --snapshot-count of the members (small: followers that fall behind get snapshots often). */
+  snapshotCount?: number;
 }
 
 export interface RunResult {
@@ -55,6 +57,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   const cluster = await Cluster.start({
     size: o.members,
     runDir: o.runDir,
+    snapshotCount: o.snapshotCount,
     note: (m) => {
       notes.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${m}`);
       log(`  note: ${m}`);
