@@ -8,7 +8,7 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
 
 /**
  * npm run robustness -- [--minutes N] [--seed S] [--members 3|5] [--faults kind,kind,...]
- *                       [--clients N] [--keys N] [--snapshot-count N] [--dir DIR]
+ *                       [--clients N] [--keys N] [--snapshot-count N] [--store postgres|pglite] [--dir DIR]
  * npm run robustness -- --check path/to/history.json    (check a saved history again)
  *
  * Starts a cluster on loopback (each member on its own database of the machine's Postgres, see
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     clients: a.clients ? Number(a.clients) : undefined,
     keys: a.keys ? Number(a.keys) : undefined,
     snapshotCount: a['snapshot-count'] ? Number(a['snapshot-count']) : undefined,
+    store: a.store === 'pglite' ? 'pglite' : undefined,
     runDir,
   });
   console.log(r.summary);

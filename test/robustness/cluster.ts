@@ -53,6 +53,12 @@ export interface ClusterOptions {
   snapshotCount?: number;
   /** Called for anything worth writing down (unexpected exits, storage failures). */
   note?: (msg: string) => void;
+  /**
+   * 'postgres' (default): a database per member on the machine's Postgres. 'pglite': the embedded
+   * database under each member's data dir; it runs in a worker thread of the member, so the
+   * database faults (stall, cut) do not apply, and a wipe removes the data dir.
+   */
+  store?: 'postgres' | 'pglite';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -88,6 +94,10 @@ export class Cluster {
   readonly memberIds = new Map<number, string>();
   initialCluster = '';
 
+  get pg(): boolean {
+    return (this.opts.store ?? 'postgres') === 'postgres';
+  }
+
   private constructor(readonly opts: ClusterOptions) {
     this.electionTimeoutMs = opts.electionTimeoutMs ?? 1000;
     this.heartbeatMs = opts.heartbeatMs ?? 100;
@@ -117,7 +127,7 @@ export class Cluster {
         wipePending: false,
         starts: 0,
       };
-      await c.admin.unsafe(`CREATE DATABASE ${dbName}`);
+      if (c.pg) await c.admin.unsafe(`CREATE DATABASE ${dbName}`);
       c.members.push(m);
       c.setRules(i, []);
     }
@@ -153,6 +163,7 @@ export class Cluster {
       ...(this.opts.args ?? []),
     ];
     const env: Record<string, string> = { ...(process.env as Record<string, string>), DATABASE_URL: m.dbUrl };
+    if (!this.pg) delete env.DATABASE_URL;
     delete env.EDGECD_PEER_FAULTS;
     const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = this.logs.get(i);
@@ -271,6 +282,7 @@ export class Cluster {
    */
   dbStall(i: number, ms: number): Promise<void> {
     const m = this.members[i];
+    if (!this.pg) throw new Error('database faults need the Postgres store');
     const sql = postgres(m.dbUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
     const p = (async () => {
       try {
@@ -290,8 +302,18 @@ export class Cluster {
     return p;
   }
 
+  /** The member's database answers slowly: short stalls (stallMs) with short gaps, for ms. */
+  async dbSlow(i: number, ms: number, stallMs: number, gapMs: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      await this.dbStall(i, stallMs);
+      await sleep(gapMs);
+    }
+  }
+
   /** Terminates the member's database connections (the member sees its connection drop). */
   async dbCut(i: number): Promise<number> {
+    if (!this.pg) throw new Error('database faults need the Postgres store');
     const rows = await this.admin`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = ${this.members[i].dbName} AND application_name = 'edgecd'`;
     return rows.length;
   }
@@ -335,8 +357,10 @@ export class Cluster {
     const m = this.members[i];
     await this.kill(i);
     m.wipePending = true;
-    await this.admin.unsafe(`DROP DATABASE IF EXISTS ${m.dbName} WITH (FORCE)`);
-    await this.admin.unsafe(`CREATE DATABASE ${m.dbName}`);
+    if (this.pg) {
+      await this.admin.unsafe(`DROP DATABASE IF EXISTS ${m.dbName} WITH (FORCE)`);
+      await this.admin.unsafe(`CREATE DATABASE ${m.dbName}`);
+    }
     rmSync(m.dataDir, { recursive: true, force: true });
     const deadline = Date.now() + deadlineMs;
     const others = () => this.members.filter((o) => o !== m && o.state === 'running');
@@ -395,7 +419,7 @@ export class Cluster {
     for (const m of this.members) if (m.state === 'paused') this.resume(m.index);
     await Promise.all(this.members.map((m) => this.kill(m.index)));
     await Promise.all(this.stalls);
-    for (const m of this.members) await this.admin.unsafe(`DROP DATABASE IF EXISTS ${m.dbName} WITH (FORCE)`).catch(() => {});
+    if (this.pg) for (const m of this.members) await this.admin.unsafe(`DROP DATABASE IF EXISTS ${m.dbName} WITH (FORCE)`).catch(() => {});
     await this.admin.end({ timeout: 2 });
     for (const l of this.logs.values()) l.end();
   }

@@ -5,7 +5,7 @@ import { Rng } from '../watch/model.ts';
 import { checkHistory, formatAnomaly, type Anomaly, type CheckReport } from './check.ts';
 import { Cluster, post } from './cluster.ts';
 import type { History, LeaderChange, WatchEvent } from './history.ts';
-import { FAULT_KINDS, Nemesis, pickFault, type FaultKind } from './nemesis.ts';
+import { DB_FAULTS, FAULT_KINDS, Nemesis, pickFault, type FaultKind } from './nemesis.ts';
 import { parseEvent, Workload } from './workload.ts';
 
 /**
@@ -34,6 +34,7 @@ export interface RunOptions {
   recoveryMs?: number;
   /** --snapshot-count of the members (small: followers that fall behind get snapshots often). */
   snapshotCount?: number;
+  store?: 'postgres' | 'pglite';
 }
 
 export interface RunResult {
@@ -53,11 +54,12 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   mkdirSync(o.runDir, { recursive: true });
   const rng = new Rng(o.seed);
   const started = Date.now();
-  log(`robustness: seed ${o.seed}, ${o.members} members, ${(o.durationMs / 60_000).toFixed(1)} min of faults; logs in ${o.runDir}`);
+  log(`robustness: seed ${o.seed}, ${o.members} members on ${o.store ?? 'postgres'}, ${(o.durationMs / 60_000).toFixed(1)} min of faults; logs in ${o.runDir}`);
   const cluster = await Cluster.start({
     size: o.members,
     runDir: o.runDir,
     snapshotCount: o.snapshotCount,
+    store: o.store,
     note: (m) => {
       notes.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${m}`);
       log(`  note: ${m}`);
@@ -133,7 +135,8 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   while (Date.now() < end) {
     await sleep(qMin + rng.int(qMax - qMin));
     if (Date.now() >= end) break;
-    const kind = o.schedule ? o.schedule[n % o.schedule.length] : pickFault(rng);
+    const kinds = o.store === 'pglite' ? FAULT_KINDS.filter((k) => !DB_FAULTS.includes(k)) : FAULT_KINDS;
+    const kind = o.schedule ? o.schedule[n % o.schedule.length] : pickFault(rng, kinds);
     n++;
     const t0 = Date.now();
     const rec = await nemesis.run(kind, rng);

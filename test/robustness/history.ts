@@ -80,6 +80,8 @@ export interface WatchSession {
 
 export interface WatcherRecord {
   id: number;
+  /** 'gateway': POST /v3/watch (NDJSON); 'sse': GET /v3/watch/sse, resumed with Last-Event-ID. */
+  via?: 'gateway' | 'sse';
   /** The revision the watcher's first session asked to start at (0: now). */
   start: number;
   sessions: WatchSession[];

@@ -16,6 +16,7 @@ import type { FaultRecord } from './history.ts';
  * | lossy-links | every link loses a share of messages, with delay and jitter |
  * | slow-links | every link delayed |
  * | db-stall-leader, db-stall-follower | the member's database stops answering (tables locked) |
+ * | db-slow-leader | the leader's database answers slowly (locked 100-400 ms at a time, with short gaps) |
  * | db-cut | the member's database connection terminated (pg_terminate_backend) |
  * | wipe-follower | a follower's database emptied; removed, re-added as a learner, promoted |
  */
@@ -36,6 +37,7 @@ export const FAULT_KINDS = [
   'slow-links',
   'db-stall-leader',
   'db-stall-follower',
+  'db-slow-leader',
   'db-cut',
   'wipe-follower',
 ] as const;
@@ -59,14 +61,18 @@ const WEIGHTS: Record<FaultKind, number> = {
   'slow-links': 1,
   'db-stall-leader': 2,
   'db-stall-follower': 1,
+  'db-slow-leader': 1,
   'db-cut': 1,
   'wipe-follower': 1,
 };
 
-export function pickFault(rng: Rng): FaultKind {
-  const total = FAULT_KINDS.reduce((s, k) => s + WEIGHTS[k], 0);
+/** Kinds that need the member's database to be a Postgres the harness can reach. */
+export const DB_FAULTS: FaultKind[] = ['db-stall-leader', 'db-stall-follower', 'db-slow-leader', 'db-cut'];
+
+export function pickFault(rng: Rng, kinds: readonly FaultKind[] = FAULT_KINDS): FaultKind {
+  const total = kinds.reduce((s, k) => s + WEIGHTS[k], 0);
   let x = rng.float() * total;
-  for (const k of FAULT_KINDS) {
+  for (const k of kinds) {
     x -= WEIGHTS[k];
     if (x < 0) return k;
   }
@@ -202,6 +208,14 @@ export class Nemesis {
           const t = kind === 'db-stall-leader' ? L : this.follower(rng, L);
           rec.targets = [t];
           await c.dbStall(t, hold());
+          break;
+        }
+        case 'db-slow-leader': {
+          rec.targets = [L];
+          const stall = 100 + rng.int(300);
+          const gap = 20 + rng.int(100);
+          rec.note = `stalls of ${stall} ms every ${stall + gap} ms`;
+          await c.dbSlow(L, hold() * 2, stall, gap);
           break;
         }
         case 'db-cut': {

@@ -14,6 +14,7 @@ import { LEASE_PREFIX, REGISTER_PREFIX, type KvKind, type KvOp, type LeaseRecord
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : '');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// (SSE parsing follows the EventSource rules: a message's id is taken once the message is complete.)
 
 export interface WorkloadOptions {
   clients: number;
@@ -196,29 +197,119 @@ export class Workload {
   // ---- watchers ----
 
   private watcher(id: number, rng: Rng): Promise<void> {
-    const rec: WatcherRecord = { id, start: 0, sessions: [] };
+    // Every third watcher uses Server-Sent Events and resumes with Last-Event-ID.
+    const via = id % 3 === 2 ? 'sse' : 'gateway';
+    const rec: WatcherRecord = { id, via, start: 0, sessions: [] };
     this.watchers.push(rec);
     return (async () => {
-      // Half start now, half from some way back in history (a catch-up from the database).
-      let next = 0;
-      if (id % 2 === 1) {
-        const cur = this.ops.reduce((m, o) => Math.max(m, o.rev ?? 0), 0);
-        next = Math.max(1, cur - rng.int(2000));
-      }
+      // Half start now, half from the beginning of history (a catch-up from the database).
+      let next = id % 2 === 1 ? 1 : 0;
       rec.start = next;
+      let lastEventId = '';
       while (!this.stopped) {
         const member = this.pickMember(rng);
         const session: WatchSession = { member, start: next, call: this.now(), events: [] };
         rec.sessions.push(session);
         // Now and then the harness drops a healthy stream itself, to test resuming.
         const lifetime = rng.chance(0.5) ? 2000 + rng.int(20_000) : Infinity;
-        await this.watchStream(session, lifetime);
-        const last = session.events[session.events.length - 1];
-        if (last) next = last.rev + 1;
-        else if (next === 0 && session.created !== undefined) next = session.created + 1;
+        if (via === 'sse') {
+          if (lastEventId) session.start = Number(lastEventId) + 1;
+          lastEventId = await this.sseStream(session, lastEventId, lifetime);
+          if (lastEventId) next = Number(lastEventId) + 1;
+        } else {
+          await this.watchStream(session, lifetime);
+          const last = session.events[session.events.length - 1];
+          if (last) next = last.rev + 1;
+          else if (next === 0 && session.created !== undefined) next = session.created + 1;
+        }
         if (!this.stopped) await sleep(100 + rng.int(300));
       }
     })();
+  }
+
+  /** One SSE connection; returns the last event id it got (the resume point). */
+  private sseStream(s: WatchSession, lastEventId: string, lifetimeMs: number): Promise<string> {
+    const m = this.cluster.members[s.member];
+    const q = new URLSearchParams({ key: 'AA==', range_end: 'AA==', prev_kv: 'true', progress_notify: 'true', heartbeat: '1000' });
+    if (!lastEventId && s.start > 0) q.set('start_revision', String(s.start));
+    const u = new URL(`/v3/watch/sse?${q}`, m.url);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    return new Promise<string>((resolve) => {
+      let done = false;
+      let id = lastEventId;
+      let idle: NodeJS.Timeout | undefined;
+      let life: NodeJS.Timeout | undefined;
+      const finish = (reason: string) => {
+        if (done) return;
+        done = true;
+        s.end = this.now();
+        s.endReason = reason;
+        clearTimeout(idle);
+        clearTimeout(life);
+        this.streams.delete(handle);
+        req.destroy();
+        resolve(id);
+      };
+      const handle = { close: (reason: string) => finish(reason) };
+      this.streams.add(handle);
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => finish('idle'), 5000);
+      };
+      if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
+      const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers, agent: false }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          finish(`status ${res.statusCode}`);
+          return;
+        }
+        res.setEncoding('utf8');
+        let buf = '';
+        let data: string[] = [];
+        let event = '';
+        let idBuf = id;
+        res.on('data', (chunk: string) => {
+          touch();
+          s.last = this.now();
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (line === '') {
+              // A message is complete: its id counts only now (as an EventSource does).
+              if (data.length) {
+                const r = JSON.parse(data.join('\n'));
+                if (event === 'created') s.created = Number(r.header?.revision ?? 0);
+                if (event === 'compacted' || event === 'canceled') {
+                  s.canceled = r.cancel_reason || (r.compact_revision ? `compacted at ${r.compact_revision}` : event);
+                  finish('canceled');
+                  return;
+                }
+                for (const e of r.events ?? []) s.events.push(parseEvent(e));
+              }
+              id = idBuf;
+              data = [];
+              event = '';
+              continue;
+            }
+            if (line.startsWith(':')) continue;
+            const c = line.indexOf(':');
+            const field = c < 0 ? line : line.slice(0, c);
+            let value = c < 0 ? '' : line.slice(c + 1);
+            if (value.startsWith(' ')) value = value.slice(1);
+            if (field === 'data') data.push(value);
+            else if (field === 'event') event = value;
+            else if (field === 'id') idBuf = value;
+          }
+        });
+        res.on('end', () => finish('stream ended'));
+        res.on('error', () => finish('stream error'));
+      });
+      req.on('error', (err) => finish(`request error: ${err.message}`));
+      touch();
+    });
   }
 
   private watchStream(s: WatchSession, lifetimeMs: number): Promise<void> {
