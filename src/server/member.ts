@@ -274,6 +274,12 @@ export class Member {
     this.ticks++;
     // A ReadIndex request is dropped when no leader is known: ask again now and then.
     if (this.ticks % 5 === 0) for (const b of this.readBatches.values()) if (b.index === 0 && b !== this.currentRead) this.node.readIndex(b.ctx);
+    // The lessor follows raft's role at once, not when the loop next handles a Ready: a deposed leader
+    // stuck on its database would otherwise revoke leases the new leader renews (its revoke is
+    // forwarded to the new leader and committed). And a leader that was demoted so leads again.
+    const leading = this.node.status().role === 'leader';
+    if (this.lessor.isPrimary && !leading) this.lessor.demote();
+    else if (!this.lessor.isPrimary && leading && this.isLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
     if (this.lessor.isPrimary) this.leaseDuties(Date.now());
     this.kick();
   }
