@@ -186,7 +186,7 @@ export class MemberStore {
     for (const rev of b.compactions) {
       // Keep, per key, the newest revision at or below rev unless it is a tombstone (etcd's keep set).
       q.push(tx`DELETE FROM kv k WHERE k.main <= ${rev} AND (k.tombstone OR EXISTS (
-        SELECT 1 FROM kv n WHERE n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`);
+        SELECT 1 FROM kv n WHERE md5(n.key) = md5(k.key) AND n.key = k.key AND n.main <= ${rev} AND (n.main, n.sub) > (k.main, k.sub)))`);
     }
     for (const l of b.leaseOps ?? []) {
       if (l.ttl === undefined) q.push(tx`DELETE FROM leases WHERE id = ${l.id.toString()}`);
@@ -239,13 +239,14 @@ export class MemberStore {
   }
 
   /**
-   * Streams every stored revision in (key, main, sub) order; the newest row of a key that is live
-   * carries its value and lease (older ones do not: history values stay in the database).
+   * Streams every stored revision, each key's rows together and oldest first; the newest row of a
+   * key that is live carries its value and lease (older ones do not: history values stay in the
+   * database). Keys come in md5 order, the order of the index (key order would need a full sort).
    */
   async forEachRow(fn: (r: Omit<KvRow, 'value'> & { value?: string }) => void): Promise<void> {
     await this.sql`SELECT main::float8 AS main, sub, key, create_rev::float8 AS c, version::float8 AS v, tombstone, lease::text AS lease,
         CASE WHEN NOT tombstone AND lead(key) OVER w IS DISTINCT FROM key THEN value END AS value
-      FROM kv WINDOW w AS (ORDER BY key, main, sub) ORDER BY key, main, sub`.cursor(5000, (rows) => {
+      FROM kv WINDOW w AS (ORDER BY md5(key), key, main, sub) ORDER BY md5(key), key, main, sub`.cursor(5000, (rows) => {
       for (const r of rows) {
         fn({
           main: r.main,
@@ -258,25 +259,6 @@ export class MemberStore {
           lease: r.lease === '0' ? 0n : BigInt(r.lease),
           value: r.value === null ? undefined : latin1(r.value),
         });
-      }
-    });
-  }
-
-  /** Streams every stored revision, oldest first, without values. */
-  async forEachRevision(fn: (r: Omit<KvRow, 'value' | 'lease'>) => void): Promise<void> {
-    await this.sql`SELECT main::float8 AS main, sub, key, create_rev::float8 AS c, version::float8 AS v, tombstone
-      FROM kv ORDER BY main, sub`.cursor(5000, (rows) => {
-      for (const r of rows) fn({ main: r.main, sub: r.sub, key: latin1(r.key), createRev: r.c, version: r.v, tombstone: r.tombstone });
-    });
-  }
-
-  /** Streams the newest row of every key that is live now. */
-  async forEachLiveValue(fn: (r: KvRow) => void): Promise<void> {
-    await this.sql`SELECT * FROM (SELECT DISTINCT ON (key) main::float8 AS main, sub, key, value, create_rev::float8 AS c,
-        version::float8 AS v, lease::text AS lease, tombstone FROM kv ORDER BY key, main DESC, sub DESC) latest
-      WHERE NOT tombstone`.cursor(5000, (rows) => {
-      for (const r of rows) {
-        fn({ main: r.main, sub: r.sub, key: latin1(r.key), value: latin1(r.value), createRev: r.c, version: r.v, lease: BigInt(r.lease), tombstone: false });
       }
     });
   }

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, boolean, customType, index, integer, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({
@@ -36,7 +37,11 @@ export const meta = pgTable('meta', {
   value: text('value').notNull(),
 });
 
-/** Every MVCC revision not yet compacted: one row per (main, sub), tombstones included. */
+/**
+ * Every MVCC revision not yet compacted: one row per (main, sub), tombstones included. Rows are
+ * found by key through md5(key): a btree refuses index rows over 2,704 bytes, and etcd keys may be
+ * far longer.
+ */
 export const kv = pgTable(
   'kv',
   {
@@ -49,7 +54,7 @@ export const kv = pgTable(
     lease: bigint('lease', { mode: 'bigint' }).notNull(),
     tombstone: boolean('tombstone').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.main, t.sub] }), index('kv_key_rev').on(t.key, t.main, t.sub)],
+  (t) => [primaryKey({ columns: [t.main, t.sub] }), index('kv_keyhash_rev').on(sql`md5(${t.key})`, t.main, t.sub)],
 );
 
 /** Leases granted and not yet revoked; the keys they hold are found from the kv rows. */
