@@ -110,6 +110,8 @@ export class Member {
   private lastCheckpoint = 0;
   private pendingMemberOps: { id: bigint; member?: MemberRow }[] = [];
   private pendingSnapshot: { index: number; term: number; confState: ConfState } | undefined;
+  /** Conf changes applied since the raft snapshot, with the configuration each left. */
+  private confChanges: { index: number; confState: ConfState }[] = [];
   /** The applied index the database holds (rows and meta committed up to it, maybe not yet flushed). */
   persistedApplied = 0;
   /** The applied index known to be on disk: a later synchronous log commit flushed it. */
@@ -220,8 +222,9 @@ export class Member {
     if (this.members.size === 0) for (const m of ident?.knownMembers ?? []) this.members.set(m.id, m);
     if (ident && !this.members.has(this.memberId)) this.members.set(this.memberId, ident.self);
     const hard = this.storage.initialState().hardState;
-    const firstMinusOne = this.storage.firstIndex() - 1;
-    const applied = Math.max(firstMinusOne, Math.min(this.appliedIndex, hard.commit));
+    // Raft hands back every committed entry after the snapshot, even those the tables already hold:
+    // its configuration starts from the snapshot's and must see the conf changes made since.
+    const applied = this.storage.firstIndex() - 1;
     this.node = new RawNode({
       id: this.selfNode,
       electionTick: Math.max(2, Math.round(this.electionTimeoutMs / this.heartbeatMs)),
@@ -515,6 +518,7 @@ export class Member {
       this.receivedSnapshots.delete(snapshot.metadata.index);
       await this.loadState();
       this.confState = snapshot.metadata.confState;
+      this.confChanges = [];
       this.lastTruncate = snapshot.metadata.index;
       this.opts.onMembers?.([...this.members.values()]);
     }
@@ -561,7 +565,6 @@ export class Member {
     }
   }
 
-  /** Compacts the raft log behind what the database holds, keeping some entries for slow followers. */
   /**
    * Keeps the in-memory raft log short: entries behind the durable applied index go, except the
    * last few for followers that lag a little (etcd keeps 5,000), and fewer when they are large.
@@ -575,23 +578,47 @@ export class Member {
       const avg = this.logBytes / (last - first + 1);
       retention = Math.max(1, Math.min(retention, Math.floor(LOG_BYTES / 2 / avg)));
     }
+    if (this.snapshotForConfChange()) return;
     const upTo = this.durableApplied - retention;
     if (upTo <= this.lastTruncate + Math.min(1000, retention) || this.pendingSnapshot) return;
     try {
-      const snap = this.storage.createSnapshot(upTo, this.confStateAt(), EMPTY);
+      // A snapshot taken for a conf change may already be past upTo: then only memory is trimmed.
+      if (upTo > this.storage.snapshot().metadata.index) {
+        const snap = this.storage.createSnapshot(upTo, this.confStateAt(upTo), EMPTY);
+        this.pendingSnapshot = snap.metadata;
+        this.confChanges = this.confChanges.filter((c) => c.index > upTo);
+      }
       const kept = this.storage.lastIndex() - upTo;
       this.storage.compact(upTo);
       // Re-estimate what is held from the average entry size.
       this.logBytes = last >= first ? (this.logBytes * kept) / (last - first + 1) : 0;
-      this.pendingSnapshot = snap.metadata;
       this.lastTruncate = upTo;
     } catch (err) {
       if (!(err instanceof RaftError)) throw err;
     }
   }
 
-  private confStateAt(): ConfState {
-    return this.confState;
+  /**
+   * Raft refuses a snapshot whose configuration does not name the member it is sent to, so a member
+   * added since the last snapshot could never catch up by one: once the tables hold the conf
+   * change, a snapshot is taken there (memory keeps its entries for followers that lag a little).
+   * Its index need not be durable yet: the synchronous commit that records it flushes the applied
+   * rows committed before it.
+   */
+  private snapshotForConfChange(): boolean {
+    const last = this.confChanges.at(-1);
+    const snapIndex = this.storage.snapshot().metadata.index;
+    if (!last || last.index <= snapIndex || this.persistedApplied < last.index || this.pendingSnapshot) return false;
+    const snap = this.storage.createSnapshot(this.persistedApplied, this.confStateAt(this.persistedApplied), EMPTY);
+    this.pendingSnapshot = snap.metadata;
+    this.confChanges = this.confChanges.filter((c) => c.index > snap.metadata.index);
+    return true;
+  }
+
+  /** The configuration as of a log index at or after the snapshot's. */
+  private confStateAt(index: number): ConfState {
+    for (let i = this.confChanges.length - 1; i >= 0; i--) if (this.confChanges[i].index <= index) return this.confChanges[i].confState;
+    return this.storage.snapshot().metadata.confState;
   }
 
   /** The log lane: what raft needs durable before it acts (entries, hard state, snapshot metadata). */
@@ -700,6 +727,7 @@ export class Member {
   private applyConfChange(e: Entry): void {
     const cc = decodeConfChange(e.data);
     this.confState = this.node.applyConfChange(cc);
+    this.confChanges.push({ index: e.index, confState: this.confState });
     // An entry the snapshot already covered changes raft's view only; the tables have it.
     if (e.index <= this.appliedIndex) return;
     this.appliedIndex = e.index;
@@ -721,8 +749,6 @@ export class Member {
       this.members.set(id, m);
       this.pendingMemberOps.push({ id, member: m });
     }
-    // A member added later receives a snapshot that must already name it.
-    this.pendingSnapshot = undefined;
     this.opts.onMembers?.([...this.members.values()]);
     const waiter = ctx.requestId ? this.waiters.get(ctx.requestId) : undefined;
     if (waiter) {
