@@ -1,5 +1,5 @@
 // Public API of the Raft core. See docs/raft.md and rawnode.ts for how to drive it.
-export { RawNode } from './rawnode.ts';
+export { RawNode, sendableBeforePersist } from './rawnode.ts';
 export { Raft, validateConfig, type Config } from './raft.ts';
 export { MemoryStorage, bootstrapMemoryStorage, emptySnapshot, type Storage } from './storage.ts';
 export { encodeConfChange, decodeConfChange, confStateAfter, validateConfChange } from './confchange.ts';

@@ -162,6 +162,11 @@ export class RaftLog {
     this.applied = i;
   }
 
+  /** The last index known to be persisted (unstable entries are being written). */
+  stableLastIndex(): number {
+    return this.unstable.entries.length > 0 ? this.unstable.offset - 1 : this.lastIndex();
+  }
+
   stableTo(i: number, t: number): void {
     this.unstable.stableTo(i, t);
   }

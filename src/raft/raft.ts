@@ -309,12 +309,21 @@ export class Raft {
     this.uncommittedSize += size;
     // Fresh objects: a proposal message may be delivered twice, and our log must not share its entries.
     const ents = es.map((e, i) => ({ term: this.term, index: li + 1 + i, type: e.type, data: e.data }));
-    const last = this.raftLog.append(ents);
-    // The leader's own entries count towards the commit once appended; the
-    // application persists them before sending the MsgApp that replicates them.
-    this.trk.progress.get(this.id)?.maybeUpdate(last);
-    this.maybeCommit();
+    this.raftLog.append(ents);
+    // The leader's own entries count towards the commit only once stable
+    // (stableTo): the application may send them to followers while it writes
+    // them, and a commit counted on an unwritten entry could be lost to a crash.
     return true;
+  }
+
+  /** The application persisted the log up to (i, t). The leader counts itself towards the commit. */
+  stableTo(i: number, t: number): void {
+    this.raftLog.stableTo(i, t);
+    if (this.role !== 'leader' || !this.raftLog.matchTerm(i, t)) return;
+    if (this.trk.progress.get(this.id)?.maybeUpdate(i) && this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   appliedTo(index: number, committedPayload: number): void {
@@ -351,7 +360,8 @@ export class Raft {
       const fresh = this.trk.newProgress(last + 1, pr.isLearner);
       fresh.recentActive = false;
       if (id === this.id) {
-        fresh.match = last;
+        // Only what is on disk counts; entries still being written are acknowledged by stableTo.
+        fresh.match = this.raftLog.stableLastIndex();
         fresh.recentActive = true;
       }
       this.trk.progress.set(id, fresh);

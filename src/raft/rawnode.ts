@@ -182,7 +182,7 @@ export class RawNode {
     }
     if (rd.entries.length > 0) {
       const e = rd.entries[rd.entries.length - 1];
-      r.raftLog.stableTo(e.index, e.term);
+      r.stableTo(e.index, e.term);
     }
     if (rd.snapshot !== undefined) {
       r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
@@ -213,4 +213,14 @@ export class RawNode {
     }
     return st;
   }
+}
+
+/**
+ * A leader's replication messages may go out before the Ready that holds them is persisted (Raft
+ * thesis §10.2.1: the leader writes its log in parallel with its followers), since the leader
+ * counts itself towards the commit only once stableTo says its entries are written. Every other
+ * message speaks for persisted state (a vote, an acknowledgement) and waits for the write.
+ */
+export function sendableBeforePersist(m: Message): boolean {
+  return m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
 }

@@ -65,7 +65,7 @@ export function persist(r: Raft): void {
   const ents = r.raftLog.unstableEntries();
   if (ents.length > 0) {
     st.append(ents);
-    r.raftLog.stableTo(ents[ents.length - 1].index, ents[ents.length - 1].term);
+    r.stableTo(ents[ents.length - 1].index, ents[ents.length - 1].term);
   }
   st.setHardState(r.hardState());
 }

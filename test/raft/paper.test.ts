@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msg, mulberry32, Raft, type Role } from '../../src/raft/index.ts';
-import { bootStorage, Cluster, config, ids, newRaft, readMessages, storageWithTerms, storedTerms } from './helpers.ts';
+import { bootStorage, Cluster, config, ids, newRaft, persist, readMessages, storageWithTerms, storedTerms } from './helpers.ts';
 
 function makeRole(r: Raft, role: Role): void {
   if (role === 'follower') r.becomeFollower(1, 'b');
@@ -264,6 +264,7 @@ test('§5.4.2 a leader commits entries of earlier terms only by committing one o
   const r = new Raft(config('a', storageWithTerms(['a', 'b', 'c'], [1, 1], 1)));
   r.becomeCandidate();
   r.becomeLeader();
+  persist(r);
   assert.equal(r.raftLog.lastIndex(), 4);
   r.step(msg({ type: 'MsgAppResp', from: 'b', to: 'a', term: 2, index: 3 }));
   assert.equal(r.raftLog.committed, 1, 'a majority stores entry 3, but it is from an older term');
@@ -303,4 +304,24 @@ test('§5.4.2 Figure 8: an old-term entry replicated to a majority can still be 
   r1.step(msg({ type: 'MsgAppResp', from: 'n2', to: 'n1', term: r1.term, index: 3 }));
   assert.equal(r1.raftLog.term(3), 2);
   assert.equal(r1.raftLog.committed, before, 'the term-2 entry on a majority is not committed by counting');
+});
+
+test('§5.3 a leader counts its own entry towards the commit only once it is stable', () => {
+  // The application sends MsgApp while it writes the leader's entries (thesis §10.2.1): a follower's
+  // acknowledgement plus an unwritten leader entry is not a majority of three.
+  const r = new Raft(config('a', storageWithTerms(['a', 'b', 'c'], [1], 1)));
+  r.becomeCandidate();
+  r.becomeLeader();
+  const last = r.raftLog.lastIndex();
+  r.step(msg({ type: 'MsgAppResp', from: 'b', to: 'a', term: r.term, index: last }));
+  assert.equal(r.raftLog.committed, 1, 'only b has the entry on disk');
+  persist(r);
+  assert.equal(r.raftLog.committed, last, 'a and b have it on disk');
+  // A lone voter commits when its own write completes, not when it appends.
+  const solo = new Raft(config('a', storageWithTerms(['a'], [1], 1)));
+  solo.becomeCandidate();
+  solo.becomeLeader();
+  assert.equal(solo.raftLog.committed, 1);
+  persist(solo);
+  assert.equal(solo.raftLog.committed, solo.raftLog.lastIndex());
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { msg } from '../../src/raft/index.ts';
-import { bytes, Cluster, ids, newRaft, readMessages, str } from './helpers.ts';
+import { bytes, Cluster, ids, newRaft, persist, readMessages, str } from './helpers.ts';
 
 test('ReadIndex: the leader answers a read after one heartbeat round, at its commit index', () => {
   const c = new Cluster(ids(3));
@@ -61,6 +61,7 @@ test('ReadIndex: a new leader holds reads back until it has committed an entry o
   const r = newRaft('a', ['a', 'b', 'c']);
   r.becomeCandidate();
   r.becomeLeader();
+  persist(r);
   readMessages(r);
   r.step(msg({ type: 'MsgReadIndex', context: bytes('early') }));
   assert.deepEqual(readMessages(r), [], 'no heartbeat yet');

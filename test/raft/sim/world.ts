@@ -14,6 +14,7 @@ import {
   RaftError,
   Rand,
   RawNode,
+  sendableBeforePersist,
   type ConfChange,
   type Config,
   type Message,
@@ -321,6 +322,8 @@ export class World {
     this.checker.commitSeen(r.raftLog.committed);
     if (n.pending === null && raw.hasReady()) {
       n.pending = raw.ready();
+      // As the member does: replication goes out while the write is in flight (a crash loses the write).
+      for (const m of n.pending.messages) if (sendableBeforePersist(m)) this.send(m);
       this.q.push({ at: this.now + this.rand.range(0, this.persistMax), kind: 'persist', id: n.id, inc: n.inc });
     }
   }
@@ -358,7 +361,7 @@ export class World {
       st.setHardState(rd.hardState);
     }
     // 2. send
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages) if (!sendableBeforePersist(m)) this.send(m);
     // 3. apply
     let confApplied = false;
     for (const e of rd.committedEntries) {
