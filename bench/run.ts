@@ -1,4 +1,4 @@
-// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,etcd,antietcd --members 1,3]
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,etcd,antietcd --members 1,3 --workloads put,range,fanout]
 // Starts each system as 1 and as 3 members on loopback and drives them all through the same JSON
 // gateway routes with the same load generator; prints a table and writes bench/results/latest.{json,svg}.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,10 @@ const ROUNDS = Number(arg('rounds', '1'));
 const SYSTEMS = arg('systems', 'edgecd,etcd,antietcd').split(',');
 const MEMBERS = arg('members', '1,3').split(',').map(Number);
 const CLIENTS = arg('clients', '1,64').split(',').map(Number);
+const ONLY = arg('workloads', '').split(',').filter(Boolean);
+const wanted = (w: string) => ONLY.length === 0 || ONLY.includes(w);
+/** Where results go: a partial run (--workloads) must not replace the full one the README shows. */
+const OUT = arg('out', ONLY.length ? 'bench/results/partial' : 'bench/results/latest');
 
 interface Row {
   system: string;
@@ -57,7 +61,7 @@ async function benchTarget(start: () => Promise<Target>): Promise<void> {
   const label = `${t.system} x${t.members}`;
   try {
     await preload(t.urls[0]);
-    for (const w of WORKLOADS) {
+    for (const w of WORKLOADS.filter(wanted)) {
       for (const clients of CLIENTS) {
         await drive(t.urls, w, clients, 1); // warm-up
         let best: Omit<Row, 'system' | 'members' | 'workload' | 'clients'> | undefined;
@@ -69,7 +73,7 @@ async function benchTarget(start: () => Promise<Target>): Promise<void> {
         console.log(`${label} ${w} c=${clients}: ${best!.rps.toFixed(0)} req/s, p50 ${best!.p50} ms, p99 ${best!.p99} ms, cpu ${best!.cpuCores.toFixed(2)}, rss ${best!.rssMiB.toFixed(0)} MiB, errors ${best!.errors}`);
       }
     }
-    if (t.system !== 'antietcd') {
+    if (t.system !== 'antietcd' && wanted('fanout')) {
       const m = await measure(t, async () => {
         const f = await fanout(t.urls, SECONDS);
         return { rps: f.eventsPerSec, p50: 0, p99: 0, errors: 0 };
@@ -108,8 +112,8 @@ async function main(): Promise<void> {
   console.log(table.join('\n'));
   const machine = `${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/latest.json', JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, rounds: ROUNDS, notes, rows }, null, 2));
-  writeFileSync('bench/results/latest.md', `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n\n${table.join('\n')}\n`);
+  writeFileSync(`${OUT}.json`, JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, rounds: ROUNDS, notes, rows }, null, 2));
+  writeFileSync(`${OUT}.md`, `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n\n${table.join('\n')}\n`);
   const labels: string[] = [];
   const ed: (number | undefined)[] = [];
   const ae: (number | undefined)[] = [];
@@ -132,9 +136,9 @@ async function main(): Promise<void> {
       { name: 'edgecd', color: '#1f77b4', values: ed },
       { name: 'antietcd (in memory)', color: '#aaaaaa', values: ae },
     ], tg);
-    writeFileSync('bench/results/latest.svg', svg);
+    writeFileSync(`${OUT}.svg`, svg);
   }
-  console.log('wrote bench/results/latest.{json,md,svg}');
+  console.log(`wrote ${OUT}.{json,md,svg}`);
 }
 
 main().catch((err) => {

@@ -82,6 +82,8 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
   const peerUrl = `${opts.peerScheme ?? 'http'}://127.0.0.1:${peerPort}`;
   const name = opts.name ?? 'default';
   const args = [
+    // Extra node flags for every member (bench/profile.ts: --cpu-prof, which NODE_OPTIONS refuses).
+    ...(process.env.EDGECD_NODE_ARGS ? process.env.EDGECD_NODE_ARGS.split(' ') : []),
     '--import', 'tsx', MAIN,
     '--name', name,
     '--data-dir', dataDir,
