@@ -117,8 +117,8 @@ async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identit
 export async function bootMember(o: BootOptions): Promise<Booted> {
   let embedded: EmbeddedPostgres | undefined;
   let url = o.databaseUrl;
-  // Two connections: the log lane and the applied lane commit side by side.
-  let clientOpts: { max: number } = { max: 2 };
+  // The log lane and the applied lane commit side by side; reads (history, snapshots) get a connection too.
+  let clientOpts: { max: number; appliedLane?: boolean } = { max: 2, appliedLane: true };
   mkdirSync(o.dataDir, { recursive: true });
   if (!url) {
     embedded = await startEmbedded(path.join(o.dataDir, 'pg'));

@@ -10,6 +10,7 @@ import {
   mulberry32,
   RaftError,
   RawNode,
+  sendableBeforePersist,
   type ConfChange,
   type ConfState,
   type Entry,
@@ -214,7 +215,8 @@ export class Member {
       this.persistedApplied = 1;
     } else if (snap) {
       this.storage.applySnapshot({ metadata: snap, data: EMPTY });
-      if (hs) this.storage.setHardState(hs);
+      // A commit index alone is not written, so the stored one may trail the snapshot (committed by definition).
+      if (hs) this.storage.setHardState({ ...hs, commit: Math.max(hs.commit, snap.index) });
       const entries = await this.db.entriesAfter(snap.index);
       if (entries.length) this.storage.append(entries.map(toRaftEntry));
     }
@@ -512,6 +514,9 @@ export class Member {
       installFrom = this.receivedSnapshots.get(snapshot.metadata.index);
       if (!installFrom) throw new Error(`raft accepted snapshot ${snapshot.metadata.index} but its data never arrived`);
     }
+    // Replication goes out while the leader writes the same entries (raft counts them once stable).
+    const early = rd?.messages.length ? rd.messages.filter(sendableBeforePersist) : [];
+    if (early.length) this.opts.send?.(early);
     await this.persist(rd, snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: snapshot.metadata.confState } : undefined, installFrom);
     if (snapshot) {
       this.storage.applySnapshot(snapshot);
@@ -537,7 +542,8 @@ export class Member {
         if (this.isLeader && !wasLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
         else if (!this.isLeader && wasLeader) this.lessor.demote();
       }
-      if (rd.messages.length) this.opts.send?.(rd.messages);
+      const late = early.length ? rd.messages.filter((m) => !sendableBeforePersist(m)) : rd.messages;
+      if (late.length) this.opts.send?.(late);
       for (const e of rd.committedEntries) this.applyEntry(e);
       if (rd.committedEntries.length) this.flushApplied();
       for (const rs of rd.readStates) {
@@ -626,8 +632,10 @@ export class Member {
     const snapMeta = installed ?? this.pendingSnapshot;
     this.pendingSnapshot = undefined;
     const entries = rd?.entries ?? [];
-    // A Ready that only carries messages or read states writes nothing (reads must not wait on a commit).
-    if (!entries.length && !rd?.hardState && !snapMeta && !installFrom) return;
+    // A Ready that only carries messages or read states writes nothing (reads must not wait on a
+    // commit), nor one that only moves the commit index: raft learns that again from its leader, and
+    // the applied rows carry their own index.
+    if (!entries.length && !snapMeta && !installFrom && (!rd?.hardState || !rd.mustSync)) return;
     if (installFrom) await this.drainApplied();
     // Appending right after what is stored needs no delete; a follower's conflicting suffix does.
     const truncateFrom = entries.length && entries[0].index <= this.storage.lastIndex() ? entries[0].index : undefined;

@@ -109,7 +109,19 @@ export class MemberStore {
   async commitApplied(b: AppliedBatch): Promise<void> {
     // No flush of its own: everything here can be rebuilt from the log, and the next log commit's
     // flush carries it to disk (the caller counts it durable only then).
-    await this.sql.begin((tx) => [tx`SET LOCAL synchronous_commit TO OFF`, ...this.appliedStatements(tx, b)]);
+    const lane = this.conn.applied;
+    if (!lane) {
+      await this.sql.begin((tx) => [tx`SET LOCAL synchronous_commit TO OFF`, ...this.appliedStatements(tx, b)]);
+      return;
+    }
+    // Puts and deletes alone go in one statement. A compaction must see the rows inserted before it,
+    // and a lease or member may change twice in a batch: those take one statement each.
+    if (b.compactions.length || b.leaseOps?.length || b.memberOps?.length) {
+      await lane.begin((tx) => this.appliedStatements(tx, b));
+      return;
+    }
+    const ctes = this.appliedStatements(lane, b).map((q, i) => lane`${lane.unsafe(`c${i}`)} AS (${q})`);
+    await lane`WITH ${ctes.reduce((acc, c) => lane`${acc}, ${c}`)} SELECT 1`;
   }
 
   async commit(b: Batch): Promise<void> {
@@ -172,7 +184,7 @@ export class MemberStore {
     return q;
   }
 
-  private appliedStatements(tx: postgres.TransactionSql, b: AppliedBatch): postgres.PendingQuery<postgres.Row[]>[] {
+  private appliedStatements(tx: Sql | postgres.TransactionSql, b: AppliedBatch): postgres.PendingQuery<postgres.Row[]>[] {
     const q: postgres.PendingQuery<postgres.Row[]>[] = [];
     if (b.rows.length > 0) {
       const r = b.rows;

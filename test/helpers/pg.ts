@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { unixSocket } from '../../src/storage/db.ts';
 
 /** The machine's Postgres (CI has it at 127.0.0.1:5432, trust auth). */
 export const PG_ADMIN_URL = process.env.EDGECD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -7,7 +8,7 @@ export const PG_ADMIN_URL = process.env.EDGECD_TEST_PG_URL ?? 'postgres://postgr
 /** A fresh database for one test member; drop() removes it. */
 export async function createTestDatabase(prefix = 'edgecd_t'): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+  const admin = adminClient(PG_ADMIN_URL);
   try {
     await admin.unsafe(`CREATE DATABASE ${name}`);
   } finally {
@@ -18,7 +19,7 @@ export async function createTestDatabase(prefix = 'edgecd_t'): Promise<{ url: st
   return {
     url: url.toString(),
     async drop() {
-      const a = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+      const a = adminClient(PG_ADMIN_URL);
       try {
         await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
@@ -26,4 +27,9 @@ export async function createTestDatabase(prefix = 'edgecd_t'): Promise<{ url: st
       }
     },
   };
+}
+
+function adminClient(url: string) {
+  const { url: u, path } = unixSocket(url);
+  return postgres(u, { max: 1, path, onnotice: () => {} });
 }
