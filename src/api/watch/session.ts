@@ -3,6 +3,9 @@ import { Watcher, type EventBatch, type WatchOwner } from '../../mvcc/watcher-gr
 import type { HeaderInfo } from '../json/encode.ts';
 import type { EventSink } from './sink.ts';
 
+/** How long a cut-off stream may still drain before its connection is destroyed. */
+const CUT_OFF_GRACE_MS = 10_000;
+
 export interface WatchLimits {
   /** Bytes a stream may hold unsent before its watchers stop taking live events and fall behind. */
   highWaterMark: number;
@@ -92,7 +95,11 @@ export abstract class WatchSession implements WatchOwner {
     this.sink.write(this.finalMessage(reason, 8));
     this.sink.end();
     const sink = this.sink;
-    setTimeout(() => sink.destroy(), 2000).unref?.();
+    // Once everything reached the network, the connection closes (it is not kept alive).
+    sink.onClose(() => sink.destroy());
+    // The reason sits behind everything still buffered: a client that reads again soon gets it all;
+    // one that does not is dropped, and its buffers with it.
+    setTimeout(() => sink.destroy(), CUT_OFF_GRACE_MS).unref?.();
     this.close();
   }
 
