@@ -3,8 +3,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context, Hono } from 'hono';
 import type { Member } from '../../server/member.ts';
 import { header, errorBody } from '../json/encode.ts';
-import { EMPTY, JsonSyntaxError, parseGoJsonPrefix } from '../json/go-json.ts';
-import { DecodeError, decodeMessage } from '../json/proto-decode.ts';
+import { decodeMessage } from '../json/proto-decode.ts';
+import { JsonValueStream, type StreamItem } from '../json/value-stream.ts';
 import { LeaseKeepAliveRequestDesc } from '../json/lease-messages.ts';
 import { errorResponse, GatewayError, JSON_HEADERS, TEXT_HEADERS, type GatewayContext } from '../gateway.ts';
 import { httpStatusOf } from '../grpc-status.ts';
@@ -24,7 +24,7 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
     const env = c.env as NodeEnv;
     if (!env?.incoming || !env.outgoing) return c.body(errorBody('streaming needs the Node server', 12), 501, JSON_HEADERS);
     const { incoming, outgoing } = env;
-    let buf: Buffer = Buffer.alloc(0);
+    const requests = new JsonValueStream((node) => decodeMessage(node, LeaseKeepAliveRequestDesc) as { ID: bigint }, MAX_PENDING);
     let started = false;
     let closed = false;
     // Answers go out in request order even though renewals may finish out of order.
@@ -63,41 +63,18 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
         else fail(out.err.message, out.err.code ?? 2);
       });
     };
-    const drain = (atEnd: boolean) => {
-      while (!closed) {
-        let parsed: ReturnType<typeof parseGoJsonPrefix>;
-        try {
-          parsed = parseGoJsonPrefix(buf);
-        } catch (e) {
-          if (!(e instanceof JsonSyntaxError)) throw e;
-          if (e.message === 'unexpected EOF' && !atEnd) {
-            if (buf.length > MAX_PENDING) fail(`grpc: received message larger than max (${buf.length} vs. ${MAX_PENDING})`, 8);
-            return;
-          }
-          fail(e.message, 2);
-          return;
-        }
-        if (parsed === EMPTY) {
-          buf = Buffer.alloc(0);
-          return;
-        }
-        buf = buf.subarray(parsed.end);
-        try {
-          const req = decodeMessage(parsed.node, LeaseKeepAliveRequestDesc) as { ID: bigint };
-          renew(req.ID);
-        } catch (e) {
-          if (!(e instanceof DecodeError)) throw e;
-          fail(e.message, 2);
-        }
+    const take = (items: StreamItem<{ ID: bigint }>[]) => {
+      for (const item of items) {
+        if (closed) return;
+        if ('error' in item) fail(item.error, item.code);
+        else renew(item.req.ID);
       }
     };
     incoming.on('data', (chunk: Buffer) => {
-      if (closed) return;
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
-      drain(false);
+      if (!closed) take(requests.push(chunk));
     });
     incoming.on('end', () => {
-      drain(true);
+      if (!closed) take(requests.end());
       chain = chain.then(() => {
         if (closed) return;
         start();

@@ -1,9 +1,10 @@
-import { DecodeError, decodeMessage } from '../json/proto-decode.ts';
-import { EMPTY, JsonSyntaxError, parseGoJsonPrefix, T, type Node } from '../json/go-json.ts';
+import { decodeMessage } from '../json/proto-decode.ts';
+import { T, type Node } from '../json/go-json.ts';
+import { JsonValueStream, StreamError, type StreamItem as JsonStreamItem } from '../json/value-stream.ts';
 import { messageSize } from '../json/proto-size.ts';
 import { WatchRequestDesc, type WatchRequest } from '../json/watch-messages.ts';
 
-export type StreamItem = { req: WatchRequest } | { error: string; code: number };
+export type StreamItem = JsonStreamItem<WatchRequest>;
 
 const ONEOFS = [
   ['create_request', 'createRequest'],
@@ -11,74 +12,22 @@ const ONEOFS = [
   ['progress_request', 'progressRequest'],
 ] as const;
 
-/**
- * Splits a POST /v3/watch body into WatchRequests as they arrive, reading successive JSON values
- * the way the gateway's Go decoder does (values may follow each other with or without space).
- * The first bad value ends the stream: an error item, then nothing more.
- */
-export class WatchRequestStream {
-  private buf: Buffer = Buffer.alloc(0);
-  private done = false;
-
+/** The WatchRequests of a POST /v3/watch body, as they arrive. */
+export class WatchRequestStream extends JsonValueStream<WatchRequest> {
   constructor(
     /** gRPC's limit on one request (max-request-bytes + 512 KiB). */
-    private readonly grpcMax: number,
-  ) {}
-
-  push(chunk: Uint8Array): StreamItem[] {
-    if (this.done) return [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : Buffer.from(chunk);
-    return this.drain(false);
-  }
-
-  end(): StreamItem[] {
-    if (this.done) return [];
-    const items = this.drain(true);
-    this.done = true;
-    return items;
-  }
-
-  private drain(atEnd: boolean): StreamItem[] {
-    const items: StreamItem[] = [];
-    while (!this.done) {
-      let parsed: ReturnType<typeof parseGoJsonPrefix>;
-      try {
-        parsed = parseGoJsonPrefix(this.buf);
-      } catch (e) {
-        if (!(e instanceof JsonSyntaxError)) throw e;
-        if (e.message === 'unexpected EOF' && !atEnd) {
-          // Half a value: wait for the rest, but not for ever.
-          if (this.buf.length > 4 * this.grpcMax) return this.fail(items, `grpc: received message larger than max (${this.buf.length} vs. ${this.grpcMax})`, 8);
-          break;
-        }
-        return this.fail(items, e.message, 2);
-      }
-      if (parsed === EMPTY) {
-        this.buf = Buffer.alloc(0);
-        break;
-      }
-      const { node, end } = parsed;
-      // A number at the very end may go on in the next chunk.
-      if (!atEnd && end === this.buf.length && (node.t === T.Num || node.t === T.True || node.t === T.False || node.t === T.Null)) break;
-      this.buf = this.buf.subarray(end);
-      try {
+    grpcMax: number,
+  ) {
+    super(
+      (node) => {
         const req = decodeRequest(node);
         const size = messageSize(req as Record<string, unknown>, WatchRequestDesc);
-        if (size > this.grpcMax) return this.fail(items, `grpc: received message larger than max (${size} vs. ${this.grpcMax})`, 8);
-        items.push({ req });
-      } catch (e) {
-        if (e instanceof DecodeError) return this.fail(items, e.message, 2);
-        throw e;
-      }
-    }
-    return items;
-  }
-
-  private fail(items: StreamItem[], error: string, code: number): StreamItem[] {
-    this.done = true;
-    this.buf = Buffer.alloc(0);
-    items.push({ error, code });
-    return items;
+        if (size > grpcMax) throw new StreamError(`grpc: received message larger than max (${size} vs. ${grpcMax})`, 8);
+        return req;
+      },
+      4 * grpcMax,
+      grpcMax,
+    );
   }
 }
 
