@@ -14,6 +14,8 @@ interface Applied {
   term: number;
   key: string;
   hash: number;
+  /** The highest term any member had when it was first applied: it was committed in a term <= this. */
+  highestTerm: number;
 }
 
 export class Checker {
@@ -26,9 +28,11 @@ export class Checker {
   maxApplied = 0;
   /** Highest commit index any member has known. */
   maxCommit = 0;
+  /** Highest term any member has had. */
+  private highestTerm = 0;
 
   constructor(bootIndex: number, bootTerm: number) {
-    this.applied[bootIndex] = { term: bootTerm, key: '<boot>', hash: 0 };
+    this.applied[bootIndex] = { term: bootTerm, key: '<boot>', hash: 0, highestTerm: bootTerm };
     this.maxApplied = bootIndex;
     this.maxCommit = bootIndex;
   }
@@ -44,16 +48,23 @@ export class Checker {
     else if (other !== id) this.fail(`election safety: ${other} and ${id} are both leaders of term ${term}`);
   }
 
+  /** Called whenever a member's term may have changed. */
+  termSeen(term: number): void {
+    if (term > this.highestTerm) this.highestTerm = term;
+  }
+
   /**
-   * Leader completeness: a new leader's log holds every entry known to be
-   * committed (here: applied anywhere) at the time it was elected.
+   * Leader completeness (Raft §5.4): a leader of term L holds every entry committed in a term
+   * below L. An entry applied while no member had reached L was committed below L; one applied
+   * later may have been committed in L or after (by another leader, while a stale one of a lower
+   * term still stands), so it is not required.
    */
   leaderComplete(id: NodeId, r: Raft): void {
     const log = r.raftLog;
     const first = log.firstIndex();
     for (let i = Math.max(first, 1); i <= this.maxApplied; i++) {
       const a = this.applied[i];
-      if (a === undefined) continue;
+      if (a === undefined || a.highestTerm >= r.term) continue;
       const t = log.term(i);
       if (t !== a.term) {
         this.fail(`leader completeness: leader ${id} (term ${r.term}) has term ${t} at ${i}, but entry of term ${a.term} was committed there`);
@@ -84,7 +95,7 @@ export class Checker {
   apply(id: NodeId, e: Entry, key: string, hashAfter: number): void {
     const a = this.applied[e.index];
     if (a === undefined) {
-      this.applied[e.index] = { term: e.term, key, hash: hashAfter };
+      this.applied[e.index] = { term: e.term, key, hash: hashAfter, highestTerm: this.highestTerm };
       if (e.index > this.maxApplied) this.maxApplied = e.index;
       if (e.index > this.maxCommit) this.maxCommit = e.index;
       return;
