@@ -12,8 +12,10 @@ export class RaftLog {
   readonly unstable: Unstable;
   /** Highest index known to be committed (stored on a quorum). */
   committed: number;
-  /** Highest index handed to the application to apply. Invariant: applied <= committed. */
+  /** Highest index the application has applied. Invariant: applied <= applying <= committed. */
   applied: number;
+  /** Highest index handed to the application to apply (it may still be applying it). */
+  applying: number;
   readonly maxCommittedSize: number;
 
   constructor(storage: Storage, maxCommittedSize = Infinity) {
@@ -24,6 +26,7 @@ export class RaftLog {
     this.unstable = new Unstable(last + 1);
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
   }
 
   firstIndex(): number {
@@ -127,20 +130,33 @@ export class RaftLog {
     return this.unstable.snapshot !== undefined;
   }
 
-  /** Committed entries the application has not been handed yet. */
-  nextCommittedEnts(): Entry[] {
+  /**
+   * Committed entries the application has not been handed yet. With allowUnstable, entries still
+   * being written count: the application writes them before it applies (synchronous Readys).
+   */
+  nextCommittedEnts(allowUnstable = true): Entry[] {
     if (this.hasPendingSnapshot()) return [];
-    const off = Math.max(this.applied + 1, this.firstIndex());
-    if (this.committed + 1 > off) {
-      return this.slice(off, this.committed + 1, this.maxCommittedSize) ?? [];
+    const off = Math.max(this.applying + 1, this.firstIndex());
+    const hi = this.maxAppliableIndex(allowUnstable);
+    if (hi + 1 > off) {
+      return this.slice(off, hi + 1, this.maxCommittedSize) ?? [];
     }
     return [];
   }
 
-  hasNextCommittedEnts(): boolean {
+  hasNextCommittedEnts(allowUnstable = true): boolean {
     if (this.hasPendingSnapshot()) return false;
-    const off = Math.max(this.applied + 1, this.firstIndex());
-    return this.committed + 1 > off;
+    const off = Math.max(this.applying + 1, this.firstIndex());
+    return this.maxAppliableIndex(allowUnstable) + 1 > off;
+  }
+
+  private maxAppliableIndex(allowUnstable: boolean): number {
+    return allowUnstable ? this.committed : Math.min(this.committed, this.unstable.offset - 1);
+  }
+
+  /** Entries up to i were handed to the application. */
+  acceptApplying(i: number): void {
+    if (i > this.applying) this.applying = i;
   }
 
   snapshot(): Snapshot {
@@ -160,6 +176,7 @@ export class RaftLog {
     if (i === 0 || i <= this.applied) return;
     if (i > this.committed) throw new Error(`applied(${i}) is out of range [committed(${this.committed})]`);
     this.applied = i;
+    if (i > this.applying) this.applying = i;
   }
 
   /** The last index known to be persisted (unstable entries are being written). */

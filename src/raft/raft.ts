@@ -67,6 +67,11 @@ export interface Config {
   maxCommittedSizePerReady?: number;
   /** Followers drop proposals instead of forwarding them to the leader. */
   disableProposalForwarding?: boolean;
+  /**
+   * Readys may be written while earlier ones are still being written (see RawNode): each carries
+   * only what is new, and only committed entries that are already durable here.
+   */
+  asyncStorageWrites?: boolean;
 }
 
 type CampaignType = 'preElection' | 'election' | 'transfer';
@@ -151,6 +156,11 @@ export class Raft {
     restoreTracker(this.trk, confState, this.raftLog.lastIndex() + 1);
     this.isLearner = this.trk.learners.has(this.id);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    // What was snapshotted or applied is committed by definition, even if the hard state that
+    // recorded the commit index was not written yet: the commit index alone need not be synced, and
+    // with asynchronous writes entries are applied before the Ready that commits them is durable.
+    const known = Math.max(c.storage.snapshot().metadata.index, c.applied ?? 0);
+    if (known > this.raftLog.committed) this.raftLog.commitTo(known);
     if (c.applied !== undefined && c.applied > 0) this.raftLog.appliedTo(c.applied);
     this.becomeFollower(this.term, None);
   }
@@ -166,10 +176,11 @@ export class Raft {
   }
 
   private loadState(hs: HardState): void {
-    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+    if (hs.commit > this.raftLog.lastIndex()) {
       throw new Error(`${this.id} state.commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
     }
-    this.raftLog.committed = hs.commit;
+    // Below the first index it trails a snapshot, which is committed: keep the snapshot's.
+    this.raftLog.committed = Math.max(hs.commit, this.raftLog.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

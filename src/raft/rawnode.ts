@@ -16,6 +16,13 @@
 //
 // Between ready() and advance() the node may keep stepping messages and
 // ticking, but ready() must not be called again before advance().
+//
+// With asyncStorageWrites, writes may overlap: ready() may be called again
+// while earlier Readys are still being written. Each Ready then carries only
+// what is new (entries not handed out yet), and its committed entries are
+// already durable here, so they may be applied at once (ackApplied). The
+// application writes the Readys in order and, once a Ready is durable, sends
+// its remaining messages and calls ackPersisted(rd), also in order.
 import { encodeConfChange } from './confchange.ts';
 import { Raft, type Config } from './raft.ts';
 import {
@@ -43,9 +50,11 @@ export class RawNode {
   private prevSoftState: SoftState;
   private prevHardState: HardState;
   private readyInFlight = false;
+  private readonly async: boolean;
 
   constructor(config: Config) {
     this.raft = new Raft(config);
+    this.async = config.asyncStorageWrites ?? false;
     this.prevSoftState = this.raft.softState();
     this.prevHardState = this.raft.hardState();
   }
@@ -135,20 +144,20 @@ export class RawNode {
     const ss = r.softState();
     if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) return true;
     if (!hardStateEqual(r.hardState(), this.prevHardState)) return true;
-    if (r.raftLog.hasPendingSnapshot()) return true;
+    if (r.raftLog.unstable.nextSnapshot()) return true;
     if (r.msgs.length > 0 || r.readStates.length > 0) return true;
-    if (r.raftLog.unstable.entries.length > 0) return true;
-    return r.raftLog.hasNextCommittedEnts();
+    if (r.raftLog.unstable.hasNextEntries()) return true;
+    return r.raftLog.hasNextCommittedEnts(!this.async);
   }
 
   /** The next batch of work for the application. Call advance(rd) when it is done. */
   ready(): Ready {
-    if (this.readyInFlight) throw new Error('ready() called again before advance()');
+    if (this.readyInFlight && !this.async) throw new Error('ready() called again before advance()');
     const r = this.raft;
     const rd: Ready = {
       readStates: r.readStates,
-      entries: r.raftLog.unstableEntries(),
-      committedEntries: r.raftLog.nextCommittedEnts(),
+      entries: r.raftLog.unstable.nextEntries(),
+      committedEntries: r.raftLog.nextCommittedEnts(!this.async),
       messages: r.msgs,
       mustSync: false,
     };
@@ -164,9 +173,12 @@ export class RawNode {
       this.prevHardState = hs;
     }
     if (rd.entries.length > 0) rd.mustSync = true;
-    if (r.raftLog.unstable.snapshot !== undefined) rd.snapshot = r.raftLog.unstable.snapshot;
+    const snap = r.raftLog.unstable.nextSnapshot();
+    if (snap !== undefined) rd.snapshot = snap;
     r.msgs = [];
     r.readStates = [];
+    r.raftLog.unstable.acceptInProgress();
+    if (rd.committedEntries.length > 0) r.raftLog.acceptApplying(rd.committedEntries[rd.committedEntries.length - 1].index);
     this.readyInFlight = true;
     return rd;
   }
@@ -174,12 +186,22 @@ export class RawNode {
   /** Tells the node that rd was persisted, sent and applied. */
   advance(rd: Ready): void {
     this.readyInFlight = false;
-    const r = this.raft;
+    this.ackApplied(rd);
+    this.ackPersisted(rd);
+  }
+
+  /** rd's committed entries are applied. */
+  ackApplied(rd: Ready): void {
     if (rd.committedEntries.length > 0) {
       let payload = 0;
       for (const e of rd.committedEntries) payload += payloadSize(e);
-      r.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index, payload);
+      this.raft.appliedTo(rd.committedEntries[rd.committedEntries.length - 1].index, payload);
     }
+  }
+
+  /** rd's snapshot, entries and hard state are durable (call in the order the Readys came). */
+  ackPersisted(rd: Ready): void {
+    const r = this.raft;
     if (rd.entries.length > 0) {
       const e = rd.entries[rd.entries.length - 1];
       r.stableTo(e.index, e.term);
@@ -188,7 +210,7 @@ export class RawNode {
       r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
       // The application installed the snapshot: its state is now at the snapshot's index.
       if (rd.snapshot.metadata.index > r.raftLog.applied && rd.snapshot.metadata.index <= r.raftLog.committed) {
-        r.raftLog.applied = rd.snapshot.metadata.index;
+        r.raftLog.appliedTo(rd.snapshot.metadata.index);
       }
     }
   }

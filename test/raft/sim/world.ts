@@ -38,6 +38,8 @@ export interface SimOptions {
   healTicks?: number;
   /** Keep a trace of the last events, printed on failure. */
   trace?: boolean;
+  /** Readys in flight per member (asynchronous storage writes); 0 for synchronous Readys. Default: chosen by the seed. */
+  asyncWrites?: number;
 }
 
 export interface SimStats {
@@ -78,7 +80,10 @@ class SimNode {
   raw: RawNode | null = null;
   /** Incarnation: bumped at every crash so that events of a dead process are ignored. */
   inc = 0;
-  pending: Ready | null = null;
+  /** Readys being written, oldest first (more than one with asynchronous writes). */
+  pending: Ready[] = [];
+  /** When the last write in flight completes: writes complete in the order they were issued. */
+  writesDoneAt = 0;
   app: AppState;
   /** The node process was stopped for good (removed from the cluster). */
   stopped = false;
@@ -128,6 +133,8 @@ export class World {
   readonly maxDelay: number;
   readonly reorderRate: number;
   readonly persistMax: number;
+  /** Readys a member may have in flight (asynchronous storage writes); 0: one Ready at a time, advance(). */
+  readonly asyncWrites: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly heartbeatTick: number;
@@ -176,6 +183,9 @@ export class World {
       this.intensity.partition = 10;
       this.intensity.crash = r.pick([2, 6]);
     }
+    // From a stream of its own, so that the other parameters of a seed stay what they were.
+    const ar = new Rand(mixSeed(opts.seed, 7));
+    this.asyncWrites = opts.asyncWrites ?? (ar.chance(0.5) ? ar.pick([1, 2, 3, 8]) : 0);
     this.traceBuf = opts.trace ? [] : null;
     this.checker = new Checker(1, 1);
 
@@ -194,7 +204,7 @@ export class World {
     const i = this.intensity;
     return (
       `members=${this.opts.members} drop=${this.dropRate} dup=${this.dupRate} delay<=${this.maxDelay} reorder=${this.reorderRate} ` +
-      `persist<=${this.persistMax} preVote=${this.preVote} checkQuorum=${this.checkQuorum} hb=${this.heartbeatTick} ` +
+      `persist<=${this.persistMax} async=${this.asyncWrites} preVote=${this.preVote} checkQuorum=${this.checkQuorum} hb=${this.heartbeatTick} ` +
       `maxSize=${this.maxSizePerMsg} inflight=${this.maxInflight} snapEvery=${this.snapEvery} chaos=${this.chaosTicks} ` +
       `read=${i.read} partition=${i.partition} crash=${i.crash} conf=${i.conf} transfer=${i.transfer}`
     );
@@ -221,6 +231,7 @@ export class World {
       preVote: this.preVote,
       // Every process start gets its own stream (two members with equal streams would split votes forever).
       random: mulberry32(mixSeed(this.opts.seed, 1000 + this.starts++)),
+      asyncStorageWrites: this.asyncWrites > 0,
     };
   }
 
@@ -238,14 +249,14 @@ export class World {
     n.app.confState = snap.metadata.confState;
     if (n.app.index !== snap.metadata.index) this.checker.fail(`restart: ${n.id} snapshot data at ${n.app.index} != ${snap.metadata.index}`);
     n.raw = new RawNode({ ...this.config(n.id, n.storage), applied: snap.metadata.index });
-    n.pending = null;
+    n.pending = [];
     this.scheduleTick(n);
   }
 
   private crash(n: SimNode): void {
     this.trace(`crash ${n.id}`);
     n.raw = null;
-    n.pending = null;
+    n.pending = [];
     n.inc++;
     this.stats.crashes++;
   }
@@ -312,6 +323,7 @@ export class World {
     const raw = n.raw;
     if (!raw) return;
     const r = raw.raft;
+    this.checker.termSeen(r.term);
     if (r.role === 'leader' && n.wasLeaderInTerm !== r.term) {
       n.wasLeaderInTerm = r.term;
       this.stats.leaders++;
@@ -320,19 +332,31 @@ export class World {
       this.checker.leaderComplete(n.id, r);
     }
     this.checker.commitSeen(r.raftLog.committed);
-    if (n.pending === null && raw.hasReady()) {
-      n.pending = raw.ready();
+    const limit = Math.max(1, this.asyncWrites);
+    while (n.raw === raw && n.pending.length < limit && raw.hasReady()) {
+      // As the member does: a snapshot is written alone, nothing overlaps its installation.
+      if (n.pending.length > 0 && (n.pending.some((p) => p.snapshot) || raw.raft.raftLog.unstable.nextSnapshot())) break;
+      const rd = raw.ready();
+      n.pending.push(rd);
       // As the member does: replication goes out while the write is in flight (a crash loses the write).
-      for (const m of n.pending.messages) if (sendableBeforePersist(m)) this.send(m);
-      this.q.push({ at: this.now + this.rand.range(0, this.persistMax), kind: 'persist', id: n.id, inc: n.inc });
+      for (const m of rd.messages) if (sendableBeforePersist(m)) this.send(m);
+      // Writes complete in order (one database connection), each after its own delay.
+      n.writesDoneAt = Math.max(n.writesDoneAt, this.now + this.rand.range(0, this.persistMax));
+      this.q.push({ at: n.writesDoneAt, kind: 'persist', id: n.id, inc: n.inc });
+      if (this.asyncWrites > 0) {
+        // Committed entries handed out with asynchronous writes are durable here already: apply now.
+        this.checkReadStates(n, rd);
+        const confApplied = this.applyCommitted(n, rd);
+        raw.ackApplied(rd);
+        this.maybeSnapshot(n, confApplied);
+      }
     }
   }
 
-  /** The application's side of a Ready: persist, send, apply, advance. */
+  /** The application's side of a Ready: persist, send, apply, advance (with asynchronous writes: persist, send, ackPersisted). */
   private persist(n: SimNode): void {
     const raw = n.raw!;
-    const rd = n.pending!;
-    n.pending = null;
+    const rd = n.pending.shift()!;
     const st = n.storage;
     // 1. persist snapshot, entries and hard state (one atomic write)
     if (rd.snapshot) {
@@ -362,7 +386,24 @@ export class World {
     }
     // 2. send
     for (const m of rd.messages) if (!sendableBeforePersist(m)) this.send(m);
+    if (this.asyncWrites > 0) {
+      raw.ackPersisted(rd);
+      this.trace(`${n.id} persisted to ${rd.entries.at(-1)?.index ?? '-'} commit=${raw.raft.raftLog.committed} snap=${st.snapshot().metadata.index}`);
+      this.touched(n);
+      return;
+    }
     // 3. apply
+    const confApplied = this.applyCommitted(n, rd);
+    this.checkReadStates(n, rd);
+    raw.advance(rd);
+    this.trace(`${n.id} advanced applied=${raw.raft.raftLog.applied} commit=${raw.raft.raftLog.committed} snap=${st.snapshot().metadata.index}`);
+    this.maybeSnapshot(n, confApplied);
+    this.touched(n);
+  }
+
+  /** Applies rd's committed entries to n's state machine; true if one was a conf change. */
+  private applyCommitted(n: SimNode, rd: Ready): boolean {
+    const raw = n.raw!;
     let confApplied = false;
     for (const e of rd.committedEntries) {
       if (e.index <= n.app.index) this.checker.fail(`${n.id} applied ${e.index} twice (app at ${n.app.index})`);
@@ -383,6 +424,10 @@ export class World {
         this.stats.acked++;
       }
     }
+    return confApplied;
+  }
+
+  private checkReadStates(n: SimNode, rd: Ready): void {
     for (const rs of rd.readStates) {
       const key = td.decode(rs.requestCtx);
       const need = this.reads.get(key);
@@ -391,9 +436,11 @@ export class World {
       }
       this.stats.reads++;
     }
-    raw.advance(rd);
-    this.trace(`${n.id} advanced applied=${raw.raft.raftLog.applied} commit=${raw.raft.raftLog.committed} snap=${st.snapshot().metadata.index}`);
-    // 4. snapshots: after a conf change (so new members can be caught up), and every snapEvery entries
+  }
+
+  /** Snapshots: after a conf change (so new members can be caught up), and every snapEvery entries. */
+  private maybeSnapshot(n: SimNode, confApplied: boolean): void {
+    const st = n.storage;
     const snapIdx = st.snapshot().metadata.index;
     if (n.app.index > snapIdx && n.app.index <= st.lastIndex() && (confApplied || n.app.index - snapIdx >= this.snapEvery)) {
       st.createSnapshot(n.app.index, n.app.confState, encodeApp(n.app));
@@ -401,7 +448,6 @@ export class World {
       const compactTo = n.app.index - keep;
       if (compactTo > st.firstIndex() - 1) st.compact(compactTo);
     }
-    this.touched(n);
   }
 
   // ------------------------------------------------------------------ chaos
@@ -629,7 +675,7 @@ export class World {
             break;
           case 'persist': {
             const n = this.nodes.get(ev.id)!;
-            if (!n.raw || n.inc !== ev.inc || !n.pending) break;
+            if (!n.raw || n.inc !== ev.inc || n.pending.length === 0) break;
             this.persist(n);
             break;
           }
