@@ -54,6 +54,8 @@ export interface MemberOptions {
   leaseRevokeRate?: number;
   /** Asks the leader about a lease (keep-alives and TTLs are the leader's to answer). */
   forwardLease?: (kind: 'renew' | 'ttl', id: bigint) => Promise<{ ttl: number; granted?: number }>;
+  /** Log writes in flight at once (each a batch of whatever raft had ready); 1 writes one at a time. */
+  logWrites?: number;
 }
 
 export interface LeaseGrantResult {
@@ -135,6 +137,10 @@ export class Member {
   /** Snapshot files received from the leader, by raft index, waiting for raft to accept them. */
   readonly receivedSnapshots = new Map<number, string>();
   private appliedWatchers: { index: number; resolve: () => void }[] = [];
+  /** Readys whose log write is in flight, oldest first; each settles after the ones before it. */
+  private writing: Promise<void>[] = [];
+  /** The last log index handed to the database (written or being written). */
+  private logLast = 0;
 
   private constructor(
     private readonly db: MemberStore,
@@ -215,8 +221,8 @@ export class Member {
       this.persistedApplied = 1;
     } else if (snap) {
       this.storage.applySnapshot({ metadata: snap, data: EMPTY });
-      // A commit index alone is not written, so the stored one may trail the snapshot (committed by definition).
-      if (hs) this.storage.setHardState({ ...hs, commit: Math.max(hs.commit, snap.index) });
+      // The stored commit index may trail the snapshot: raft raises it (a snapshot is committed).
+      if (hs) this.storage.setHardState(hs);
       const entries = await this.db.entriesAfter(snap.index);
       if (entries.length) this.storage.append(entries.map(toRaftEntry));
     }
@@ -238,7 +244,9 @@ export class Member {
       checkQuorum: true,
       preVote: true,
       random: mulberry32(randomBytes(4).readUInt32LE()),
+      asyncStorageWrites: true,
     });
+    this.logLast = this.storage.lastIndex();
     this.term = hard.term;
     this.lastTruncate = this.storage.firstIndex() - 1;
     this.opts.onMembers?.([...this.members.values()]);
@@ -496,15 +504,97 @@ export class Member {
     queueMicrotask(() => void this.loop());
   }
 
+  /**
+   * Takes Readys while raft has them. Their log writes overlap (up to logWrites at once, so each
+   * carries what gathered while the others were written): a Ready's committed entries are durable
+   * already and applied at once, and what must wait for its own write (the rest of its messages,
+   * raft's acknowledgement) follows once that write and every earlier one are done. A snapshot,
+   * received or recorded, is written alone.
+   */
   private async loop(): Promise<void> {
+    const most = Math.max(1, this.opts.logWrites ?? 2);
     try {
-      while (this.node.hasReady()) await this.handleReady(this.node.ready());
+      while (!this.failed && this.node.hasReady()) {
+        if (this.writing.length >= most) {
+          await this.writing[0];
+          continue;
+        }
+        const rd = this.node.ready();
+        if (rd.snapshot || this.pendingSnapshot) {
+          await this.drainWrites();
+          await this.handleReady(rd);
+        } else this.startReady(rd);
+      }
     } catch (err) {
       this.fail(err);
     } finally {
       this.looping = false;
     }
     this.flushApplied();
+  }
+
+  private async drainWrites(): Promise<void> {
+    while (this.writing.length) await this.writing[this.writing.length - 1];
+  }
+
+  /** Starts a Ready's log write and does at once what need not wait for it. */
+  private startReady(rd: Ready): void {
+    const early = rd.messages.length ? rd.messages.filter(sendableBeforePersist) : [];
+    if (early.length) this.opts.send?.(early);
+    const write = this.persist(rd, undefined);
+    this.takeSoftState(rd);
+    if (rd.committedEntries.length) {
+      for (const e of rd.committedEntries) this.applyEntry(e);
+      this.node.ackApplied(rd);
+      this.flushApplied();
+    }
+    this.takeReadStates(rd);
+    this.releaseReads();
+    const before = this.writing.at(-1);
+    const done = (before ? Promise.all([before, write]) : write).then(() => this.finishWrite(rd));
+    this.writing.push(done);
+    // A failed write fails the member; every later one then settles without acting.
+    done.catch((err) => this.fail(err));
+  }
+
+  /** A Ready's write and every earlier one are durable: what waited for them goes on. */
+  private finishWrite(rd: Ready): void {
+    this.writing.shift();
+    if (this.failed) return;
+    this.takeWritten(rd);
+    const late = rd.messages.filter((m) => !sendableBeforePersist(m));
+    if (late.length) this.opts.send?.(late);
+    this.node.ackPersisted(rd);
+    this.maybeSnapshot();
+    this.kick();
+  }
+
+  /** Mirrors a written Ready in the in-memory raft storage. */
+  private takeWritten(rd: Ready): void {
+    if (rd.entries.length) {
+      this.storage.append(rd.entries);
+      for (const e of rd.entries) this.logBytes += e.data.length + 32;
+    }
+    if (rd.hardState) {
+      this.storage.setHardState(rd.hardState);
+      this.term = rd.hardState.term;
+    }
+  }
+
+  private takeSoftState(rd: Ready): void {
+    if (!rd.softState) return;
+    const wasLeader = this.isLeader;
+    this.leader = rd.softState.lead;
+    if (this.isLeader && !wasLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
+    else if (!this.isLeader && wasLeader) this.lessor.demote();
+  }
+
+  private takeReadStates(rd: Ready): void {
+    for (const rs of rd.readStates) {
+      const b = this.readBatches.get(decoder.decode(rs.requestCtx));
+      if (b) b.index = rs.index;
+      if (b === this.currentRead) this.currentRead = undefined;
+    }
   }
 
   private async handleReady(rd: Ready | undefined): Promise<void> {
@@ -528,29 +618,13 @@ export class Member {
       this.opts.onMembers?.([...this.members.values()]);
     }
     if (rd) {
-      if (rd.entries.length) {
-        this.storage.append(rd.entries);
-        for (const e of rd.entries) this.logBytes += e.data.length + 32;
-      }
-      if (rd.hardState) {
-        this.storage.setHardState(rd.hardState);
-        this.term = rd.hardState.term;
-      }
-      if (rd.softState) {
-        const wasLeader = this.isLeader;
-        this.leader = rd.softState.lead;
-        if (this.isLeader && !wasLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
-        else if (!this.isLeader && wasLeader) this.lessor.demote();
-      }
+      this.takeWritten(rd);
+      this.takeSoftState(rd);
       const late = early.length ? rd.messages.filter((m) => !sendableBeforePersist(m)) : rd.messages;
       if (late.length) this.opts.send?.(late);
       for (const e of rd.committedEntries) this.applyEntry(e);
       if (rd.committedEntries.length) this.flushApplied();
-      for (const rs of rd.readStates) {
-        const b = this.readBatches.get(decoder.decode(rs.requestCtx));
-        if (b) b.index = rs.index;
-        if (b === this.currentRead) this.currentRead = undefined;
-      }
+      this.takeReadStates(rd);
       this.node.advance(rd);
     }
     this.releaseReads();
@@ -637,8 +711,10 @@ export class Member {
     // the applied rows carry their own index.
     if (!entries.length && !snapMeta && !installFrom && (!rd?.hardState || !rd.mustSync)) return;
     if (installFrom) await this.drainApplied();
-    // Appending right after what is stored needs no delete; a follower's conflicting suffix does.
-    const truncateFrom = entries.length && entries[0].index <= this.storage.lastIndex() ? entries[0].index : undefined;
+    // Appending right after what is written needs no delete; a follower's conflicting suffix does.
+    const truncateFrom = entries.length && entries[0].index <= this.logLast ? entries[0].index : undefined;
+    if (entries.length) this.logLast = entries[entries.length - 1].index;
+    else if (installed) this.logLast = installed.index;
     const flushes = this.persistedApplied;
     // Raft says whether this batch must be on disk first (entries, term or vote); a commit index alone need not.
     const sync = !rd || rd.mustSync || !!snapMeta || !!installFrom;
@@ -712,6 +788,7 @@ export class Member {
   }
 
   private fail(err: unknown): void {
+    if (this.failed) return;
     this.failed = err;
     console.error('edgecd: storage failed, member stops serving:', err);
     for (const w of this.waiters.values()) {
@@ -955,6 +1032,7 @@ export class Member {
     this.closed = true;
     if (this.ticker) clearInterval(this.ticker);
     while (this.looping) await new Promise((r) => setTimeout(r, 5));
+    await this.drainWrites().catch(() => {});
     this.flushApplied();
     await this.drainApplied();
     for (const w of this.waiters.values()) {

@@ -15,6 +15,11 @@ export interface Connection {
   db: Db;
   /** A connection of its own for the applied lane, which never waits for a flush (when the server takes more than one). */
   applied?: Sql;
+  /**
+   * A connection of its own for the log lane (with the applied lane): log writes may be pipelined,
+   * and one connection commits them in the order they were sent, so a crash never leaves a gap.
+   */
+  log?: Sql;
   close(): Promise<void>;
 }
 
@@ -34,14 +39,17 @@ export async function connect(url: string, opts: postgres.Options<Record<string,
   const db = drizzle(sql, { schema });
   await migrate(db, { migrationsFolder: MIGRATIONS_DIR });
   // synchronous_commit is set for the session, so an applied batch is one statement, not a transaction block.
-  const applied = appliedLane
-    ? postgres(url, { max: 1, path: rest.path, onnotice: () => {}, connection: { application_name: 'edgecd-applied', synchronous_commit: 'off' } })
-    : undefined;
+  const lane = (name: string, extra: Record<string, string> = {}) =>
+    postgres(url, { max: 1, path: rest.path, onnotice: () => {}, connection: { application_name: name, ...extra } });
+  const applied = appliedLane ? lane('edgecd-applied', { synchronous_commit: 'off' }) : undefined;
+  const log = appliedLane ? lane('edgecd-log') : undefined;
   return {
     sql,
     db,
     applied,
+    log,
     close: async () => {
+      await log?.end({ timeout: 5 });
       await applied?.end({ timeout: 5 });
       await sql.end({ timeout: 5 });
     },

@@ -84,9 +84,12 @@ const latin1 = (b: Buffer) => b.toString('latin1');
 /** The member's durable state in its own Postgres: the hot statements are raw and prepared. */
 export class MemberStore {
   private readonly sql: Sql;
+  /** The log lane's connection (the shared one when there is no lane of its own). */
+  private readonly log: Sql;
 
   constructor(private readonly conn: Connection) {
     this.sql = conn.sql;
+    this.log = conn.log ?? conn.sql;
   }
 
   /**
@@ -95,7 +98,7 @@ export class MemberStore {
    */
   async commitLog(b: LogBatch): Promise<void> {
     if (!b.installFrom && b.truncateLogTo === undefined && !b.snapshot) return this.commitLogFast(b);
-    await this.sql.begin(async (tx) => {
+    await this.log.begin(async (tx) => {
       // A received snapshot replaces the state in the same transaction as its raft metadata.
       if (b.installFrom) await this.install(tx, b.installFrom);
       await Promise.all(this.logStatements(tx, b));
@@ -125,7 +128,7 @@ export class MemberStore {
   }
 
   async commit(b: Batch): Promise<void> {
-    await this.sql.begin(async (tx) => {
+    await this.log.begin(async (tx) => {
       if (b.installFrom) await this.install(tx, b.installFrom);
       const q = this.logStatements(tx, b);
       if (b.appliedIndex !== undefined) q.push(...this.appliedStatements(tx, { revision: 1, ...b, appliedIndex: b.appliedIndex }));
@@ -139,7 +142,7 @@ export class MemberStore {
    * entries and the new ones are upserted.
    */
   private async commitLogFast(b: LogBatch): Promise<void> {
-    const sql = this.sql;
+    const sql = this.log;
     const ctes: postgres.PendingQuery<postgres.Row[]>[] = [];
     if (b.entries.length > 0) {
       const e = b.entries;
