@@ -685,7 +685,13 @@ export class Raft {
     if (!this.committedEntryInCurrentTerm()) return;
     const ms = this.pendingReadIndexMessages;
     this.pendingReadIndexMessages = [];
-    for (const m of ms) this.sendReadIndexHeartbeat(m);
+    for (const m of ms) this.confirmReadIndex(m);
+  }
+
+  /** Leader with an entry of its term committed: a lone voter answers at once, others confirm leadership first. */
+  confirmReadIndex(m: Message): void {
+    if (this.trk.isSingleton() && this.trk.voters.has(this.id)) this.responseToReadIndexReq(m, this.raftLog.committed);
+    else this.sendReadIndexHeartbeat(m);
   }
 
   sendReadIndexHeartbeat(m: Message): void {
@@ -730,18 +736,15 @@ function stepLeader(r: Raft, m: Message): void {
       return;
     }
     case 'MsgReadIndex':
-      if (r.trk.isSingleton() && r.trk.voters.has(r.id)) {
-        // Only one voter (us): the commit index is linearizable by itself.
-        r.responseToReadIndexReq(m, r.raftLog.committed);
-        return;
-      }
-      // Until an entry of our term is committed, our commit index may be
-      // behind the previous leader's: hold the request back (§8).
+      // Until an entry of our term is committed, our commit index may be behind what was
+      // committed before (§8): hold the request back. That holds for a lone voter too: after a
+      // restart its stored commit index may trail writes it acknowledged (a commit index alone is
+      // not synced), until the entry of its new term commits them again.
       if (r.raftLog.term(r.raftLog.committed) !== r.term) {
         r.pendingReadIndexMessages.push(m);
         return;
       }
-      r.sendReadIndexHeartbeat(m);
+      r.confirmReadIndex(m);
       return;
   }
 

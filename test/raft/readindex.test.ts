@@ -3,8 +3,8 @@
 // at the commit index it had when the request arrived.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { msg } from '../../src/raft/index.ts';
-import { bytes, Cluster, ids, newRaft, persist, readMessages, str } from './helpers.ts';
+import { msg, RawNode } from '../../src/raft/index.ts';
+import { bootStorage, bytes, Cluster, config, entry, ids, newRaft, persist, readMessages, str } from './helpers.ts';
 
 test('ReadIndex: the leader answers a read after one heartbeat round, at its commit index', () => {
   const c = new Cluster(ids(3));
@@ -82,4 +82,23 @@ test('ReadIndex: a single voter answers at once', () => {
   c.node('solo').readIndex(bytes('r'));
   c.deliver();
   assert.equal(c.members.get('solo')!.readStates.length, 1);
+});
+
+test('ReadIndex: a lone voter restarted with a stored commit index behind its log reads only once its new term commits', () => {
+  // Its log holds entries 2..5 of term 2, acknowledged before the restart, but the commit index it
+  // stored says 2 (a commit index alone is not synced).
+  const st = bootStorage(['a']);
+  st.append([entry(2, 2, 'w1'), entry(3, 2, 'w2'), entry(4, 2, 'w3'), entry(5, 2, 'w4')]);
+  st.setHardState({ term: 2, vote: 'a', commit: 2 });
+  const node = new RawNode({ ...config('a', st), asyncStorageWrites: true });
+  node.campaign();
+  node.readIndex(bytes('after-restart'));
+  const rd = node.ready();
+  assert.deepEqual(rd.readStates, [], 'no read before an entry of the new term commits: index 2 would miss w2..w4');
+  st.append(rd.entries);
+  if (rd.hardState) st.setHardState(rd.hardState);
+  node.ackPersisted(rd);
+  const next = node.ready();
+  assert.equal(next.readStates.length, 1);
+  assert.ok(next.readStates[0].index >= 6, `read index ${next.readStates[0].index} covers the new term's entry and everything before it`);
 });
