@@ -16,6 +16,7 @@ export interface Config {
   electionTimeoutMs: number;
   quotaBackendBytes: number;
   snapshotCount: number;
+  logWrites: number;
   maxRequestBytes: number;
   maxTxnOps: number;
   authToken: string;
@@ -76,6 +77,7 @@ export function toConfig(v: FlagValues): Config {
     electionTimeoutMs: positive('election-timeout'),
     quotaBackendBytes: positive('quota-backend-bytes'),
     snapshotCount: positive('snapshot-count'),
+    logWrites: positive('experimental-log-writes'),
     maxRequestBytes: positive('max-request-bytes'),
     maxTxnOps: positive('max-txn-ops'),
     authToken: v['auth-token'] as string,

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     heartbeatMs: cfg.heartbeatIntervalMs,
     electionTimeoutMs: cfg.electionTimeoutMs,
     snapshotCount: cfg.snapshotCount,
+    logWrites: cfg.logWrites,
     peerTls: loadTls(cfg.peerTls),
     peerFaultsFile: cfg.peerFaultsFile || undefined,
   });

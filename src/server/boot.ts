@@ -24,6 +24,8 @@ export interface BootOptions {
   electionTimeoutMs: number;
   /** Committed entries kept in the log before it is compacted behind a snapshot. */
   snapshotCount: number;
+  /** Log writes in flight at once on Postgres (--experimental-log-writes). */
+  logWrites?: number;
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
   peerFaultsFile?: string;
@@ -150,8 +152,8 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
       send: (msgs) => transport.send(msgs),
       // pglite-socket loses acknowledged commits of pipelined statements to a kill (the crash test
-      // shows it): the embedded store writes one log batch at a time.
-      logWrites: embedded ? 1 : 2,
+      // shows it with two): the embedded store writes one log batch at a time.
+      logWrites: embedded ? 1 : o.logWrites,
       onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
     });
     const m = member;

@@ -54,7 +54,10 @@ export interface MemberOptions {
   leaseRevokeRate?: number;
   /** Asks the leader about a lease (keep-alives and TTLs are the leader's to answer). */
   forwardLease?: (kind: 'renew' | 'ttl', id: bigint) => Promise<{ ttl: number; granted?: number }>;
-  /** Log writes in flight at once (each a batch of whatever raft had ready); 1 writes one at a time. */
+  /**
+   * Log writes in flight at once (each a batch of whatever raft had ready). With one, committed
+   * entries are still applied while the next batch is written.
+   */
   logWrites?: number;
 }
 
@@ -505,14 +508,14 @@ export class Member {
   }
 
   /**
-   * Takes Readys while raft has them. Their log writes overlap (up to logWrites at once, so each
-   * carries what gathered while the others were written): a Ready's committed entries are durable
-   * already and applied at once, and what must wait for its own write (the rest of its messages,
-   * raft's acknowledgement) follows once that write and every earlier one are done. A snapshot,
-   * received or recorded, is written alone.
+   * Takes Readys while raft has them, up to logWrites with their log write in flight (each carries
+   * what gathered while the others were written): a Ready's committed entries are durable already
+   * and applied at once, and what must wait for its own write (the rest of its messages, raft's
+   * acknowledgement) follows once that write and every earlier one are done. A snapshot, received
+   * or recorded, is written alone.
    */
   private async loop(): Promise<void> {
-    const most = Math.max(1, this.opts.logWrites ?? 2);
+    const most = Math.max(1, this.opts.logWrites ?? 1);
     try {
       while (!this.failed && this.node.hasReady()) {
         if (this.writing.length >= most) {

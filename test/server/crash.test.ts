@@ -43,8 +43,8 @@ function writeLoad(url: string, writers: number, round: number) {
   };
 }
 
-async function crashRounds(store: 'postgres' | 'pglite', rounds: number): Promise<void> {
-  let server: EdgecdProcess = await startEdgecd({ store });
+async function crashRounds(store: 'postgres' | 'pglite', rounds: number, args: string[] = []): Promise<void> {
+  let server: EdgecdProcess = await startEdgecd({ store, args });
   const allAcked = new Map<string, number>();
   try {
     for (let round = 0; round < rounds; round++) {
@@ -70,4 +70,6 @@ async function crashRounds(store: 'postgres' | 'pglite', rounds: number): Promis
 }
 
 test('no acknowledged write is lost to SIGKILL (Postgres)', { timeout: 180_000 }, () => crashRounds('postgres', 3));
+test('no acknowledged write is lost to SIGKILL (Postgres, two log writes in flight)', { timeout: 180_000 }, () =>
+  crashRounds('postgres', 2, ['--experimental-log-writes', '2']));
 test('no acknowledged write is lost to SIGKILL (embedded PGlite)', { timeout: 300_000 }, () => crashRounds('pglite', 2));
