@@ -80,6 +80,10 @@ type ReadBatch = { ctx: Uint8Array; index: number; waiters: { resolve: () => voi
 
 /** Past this many bytes of raft log in memory, fewer entries are kept behind the applied index. */
 const LOG_BYTES = 64 * 1024 * 1024;
+/** How long a small batch of applied rows waits for more before it is committed. */
+const APPLIED_GATHER_MS = 10;
+/** A batch this large is committed at once. */
+const APPLIED_BATCH_ROWS = 1000;
 
 const settle = (waits: Waits): Promise<void> | undefined => (waits.length ? Promise.all(waits).then(() => undefined) : undefined);
 const EMPTY = new Uint8Array(0);
@@ -736,18 +740,36 @@ export class Member {
   }
 
   private flushing: Promise<void> | undefined;
+  /** A drain waits: the running flush goes on until nothing is left. */
+  private flushNow = false;
+  private flushTimer: NodeJS.Timeout | undefined;
 
   /**
    * The applied lane: rows, leases, members and the applied index go to the database beside the
-   * log lane, one transaction at a time, each carrying whatever was applied since the last.
+   * log lane, one transaction at a time, each carrying whatever was applied since the last. Small
+   * batches wait up to APPLIED_GATHER_MS for more, as etcd's backend commits in batches: every
+   * commit wakes a database backend, which costs more than the rows. Nothing here needs to be
+   * durable before an answer (the log is); a compaction, a snapshot or a close asks for it now.
    */
-  private flushApplied(): void {
-    if (this.flushing || this.failed) return;
-    const hasWork = () => this.pendingRows.length || this.pendingCompactions.length || this.pendingLeaseOps.length || this.pendingMemberOps.length || this.persistedApplied < this.appliedIndex;
-    if (!hasWork()) return;
+  private flushApplied(now = false): void {
+    if (this.failed) return;
+    if (this.flushing) {
+      if (now) this.flushNow = true;
+      return;
+    }
+    if (!this.hasAppliedWork()) return;
+    if (!now && !this.appliedBatchFull()) {
+      this.flushTimer ??= setTimeout(() => {
+        this.flushTimer = undefined;
+        this.flushApplied(true);
+      }, APPLIED_GATHER_MS).unref();
+      return;
+    }
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.flushing = (async () => {
       try {
-        while (hasWork() && !this.failed) {
+        while (this.hasAppliedWork() && !this.failed) {
           const rows = this.pendingRows;
           const compactions = this.pendingCompactions;
           const leaseOps = this.pendingLeaseOps;
@@ -769,23 +791,40 @@ export class Member {
           this.persistedApplied = applied;
           for (const r of rows) this.unflushed.delete(`${r.main}.${r.sub}`);
           for (const c of compactions) c.done();
+          if (!this.flushNow && !this.appliedBatchFull()) break;
         }
       } catch (err) {
         this.fail(err);
       } finally {
         this.flushing = undefined;
+        this.flushNow = false;
       }
+      this.flushApplied();
     })();
   }
 
+  private hasAppliedWork(): boolean {
+    return this.pendingRows.length > 0 || this.pendingCompactions.length > 0 || this.pendingLeaseOps.length > 0 || this.pendingMemberOps.length > 0 || this.persistedApplied < this.appliedIndex;
+  }
+
+  /** Enough to commit without waiting: many rows, or a compaction someone waits for. */
+  private appliedBatchFull(): boolean {
+    return this.pendingRows.length >= APPLIED_BATCH_ROWS || this.pendingCompactions.length > 0;
+  }
+
+  /** Commits everything applied so far to the database and waits for it. */
   private async drainApplied(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    for (;;) {
+      this.flushApplied(true);
+      if (!this.flushing) return;
+      await this.flushing;
+    }
   }
 
   /** Waits until the database holds the applied state up to index (a snapshot sent from it must). */
   async flushedTo(index: number): Promise<void> {
     while (this.persistedApplied < index && !this.failed && !this.closed) {
-      this.flushApplied();
+      this.flushApplied(true);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -1036,7 +1075,6 @@ export class Member {
     if (this.ticker) clearInterval(this.ticker);
     while (this.looping) await new Promise((r) => setTimeout(r, 5));
     await this.drainWrites().catch(() => {});
-    this.flushApplied();
     await this.drainApplied();
     for (const w of this.waiters.values()) {
       clearTimeout(w.timer);
