@@ -70,6 +70,8 @@ async function main(): Promise<void> {
     cfg.listenPeerUrls,
     loadTls(cfg.peerTls),
   );
+  // A peer's message stream is one request that lasts as long as the peer runs.
+  for (const s of peers) (s as import('node:http').Server).requestTimeout = 0;
   const app = createApp(member, {
     maxRequestBytes: cfg.maxRequestBytes,
     maxTxnOps: cfg.maxTxnOps,

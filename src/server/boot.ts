@@ -165,6 +165,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       snapshotDir: path.join(o.dataDir, 'snap'),
       async close() {
         await m.close();
+        transport.close();
         peerHttp.close();
         await embedded?.stop();
       },

@@ -74,8 +74,60 @@ export class PeerHttp {
     });
   }
 
+  /**
+   * Opens a long-lived request whose body is written as it goes (raft messages to one peer). The
+   * peer answers only when the body ends; onClose reports an error, or that the peer answered
+   * early (it refused the stream). Injected faults apply to each write.
+   */
+  openStream(url: string, headers: Record<string, string>, onClose: (err?: Error) => void, onDrain: () => void): PeerStream {
+    const u = new URL(url);
+    const secure = u.protocol === 'https:';
+    const req = (secure ? https : http).request(u, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-ndjson' }, agent: secure ? this.httpsAgent : this.httpAgent });
+    let closed = false;
+    const close = (err?: Error) => {
+      if (closed) return;
+      closed = true;
+      req.destroy();
+      onClose(err);
+    };
+    req.on('error', (err) => close(err));
+    req.on('response', (res) => {
+      res.resume();
+      close(new Error(`peer answered ${res.statusCode}`));
+    });
+    req.on('drain', onDrain);
+    req.flushHeaders();
+    const faults = this.faults;
+    return {
+      write(line: string): boolean {
+        if (closed) return false;
+        const fault = faults?.decide(url);
+        if (!fault) return req.write(line);
+        // Lost on the wire unnoticed, or held back (and so maybe overtaken: raft copes).
+        if (!fault.drop) setTimeout(() => closed || req.write(line), fault.delayMs);
+        return true;
+      },
+      get congested() {
+        return req.writableNeedDrain;
+      },
+      close: () => close(),
+      get closed() {
+        return closed;
+      },
+    };
+  }
+
   close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
+}
+
+/** A body being written to a peer, line by line. */
+export interface PeerStream {
+  /** Writes a line; false when the socket is full (wait for onDrain) or the stream is closed. */
+  write(line: string): boolean;
+  readonly congested: boolean;
+  readonly closed: boolean;
+  close(): void;
 }

@@ -2,6 +2,8 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import type { Message } from '../raft/index.ts';
 import { fromWire, type WireMessage } from './codec.ts';
@@ -36,6 +38,37 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
     return undefined;
   };
 
+  // A peer's stream of message batches, a JSON array a line, stepped as each line arrives. It is
+  // answered only when the peer ends it (or at once, when refused).
+  app.post('/raft/stream', async (c) => {
+    const bad = check((n) => c.req.header(n));
+    if (bad) return c.text(bad, 412);
+    const lines = new LineSplitter((line) => {
+      for (const w of JSON.parse(line) as WireMessage[]) h.step(fromWire(w));
+    });
+    const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+    if (env?.incoming && env.outgoing) {
+      const { incoming, outgoing } = env;
+      incoming.setEncoding('utf8');
+      await new Promise<void>((resolve) => {
+        incoming.on('data', (chunk: string) => lines.push(chunk));
+        incoming.once('end', resolve);
+        incoming.once('close', resolve);
+        incoming.once('error', () => resolve());
+      });
+      if (!outgoing.headersSent && outgoing.writable) outgoing.writeHead(204).end();
+      return RESPONSE_ALREADY_SENT;
+    }
+    const reader = c.req.raw.body?.pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const r = await reader?.read();
+      if (!r || r.done) break;
+      lines.push(r.value);
+    }
+    return c.body(null, 204);
+  });
+
+  // Batches one request each, as members before streams sent them.
   app.post('/raft/messages', async (c) => {
     const bad = check((n) => c.req.header(n));
     if (bad) return c.text(bad, 412);
@@ -84,4 +117,28 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
     }
   });
   return app;
+}
+
+/** Cuts text arriving in chunks into lines; a bad line is dropped (raft resends what matters). */
+class LineSplitter {
+  private rest = '';
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: string): void {
+    const text = this.rest + chunk;
+    let start = 0;
+    let nl: number;
+    while ((nl = text.indexOf('\n', start)) >= 0) {
+      const line = text.slice(start, nl);
+      start = nl + 1;
+      if (!line) continue;
+      try {
+        this.onLine(line);
+      } catch (err) {
+        console.error('edgecd: a bad line on a peer stream was dropped:', (err as Error).message);
+      }
+    }
+    this.rest = text.slice(start);
+  }
 }

@@ -1,11 +1,12 @@
 import type { Message } from '../raft/index.ts';
 import { toWire, type WireMessage } from './codec.ts';
-import type { PeerHttp } from './peer-http.ts';
+import type { PeerHttp, PeerStream } from './peer-http.ts';
 
 /**
- * Sends raft messages to peers over HTTP. One queue per peer, one request in flight per peer
- * carrying everything queued since: a slow or dead peer only fills its own queue, and a full
- * queue drops messages (raft retries on its own), so memory stays bounded.
+ * Sends raft messages to peers over HTTP. One stream per peer: a long-lived request whose body
+ * carries a line of messages per batch (NDJSON), written as they come, never waiting for a reply;
+ * one stream keeps them in order. A slow or dead peer only fills its own queue, and a full queue
+ * drops messages (raft retries on its own), so memory stays bounded.
  */
 
 export interface PeerTarget {
@@ -24,12 +25,20 @@ export interface TransportHooks {
 export const PEER_HEADERS = { cluster: 'x-edgecd-cluster-id', from: 'x-edgecd-from', to: 'x-edgecd-to' };
 
 const MAX_QUEUE = 4096;
-const TIMEOUT_MS = 5000;
+/** A stream that cannot take more for this long counts as a dead peer. */
+const STALL_MS = 5000;
+/** After a stream failed, how long before the next is opened. */
+const RETRY_MS = 50;
 
 class PeerQueue {
   private queue: WireMessage[] = [];
-  private sending = false;
+  private scheduled = false;
+  private stream: PeerStream | undefined;
+  private retryAt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
   private urlIndex = 0;
+  private closed = false;
 
   constructor(
     public target: PeerTarget,
@@ -52,37 +61,82 @@ class PeerQueue {
     }
     if (this.queue.length >= MAX_QUEUE) return;
     this.queue.push(toWire(m));
-    if (!this.sending) void this.flush();
+    // Everything pushed in this turn of the event loop goes out as one line.
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
   }
 
-  private async flush(): Promise<void> {
-    this.sending = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue;
+  /** The peer's URLs changed: the next stream goes to the new ones. */
+  retarget(t: PeerTarget): void {
+    const moved = JSON.stringify(t.urls) !== JSON.stringify(this.target.urls);
+    this.target = t;
+    if (moved) this.stream?.close();
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.closed || this.queue.length === 0) return;
+    if (this.target.urls.length === 0) {
       this.queue = [];
-      const url = this.target.urls[this.urlIndex % this.target.urls.length];
-      try {
-        const r = await this.http.request(
-          'POST',
-          `${url}/raft/messages`,
-          {
-            'content-type': 'application/json',
-            [PEER_HEADERS.cluster]: this.clusterId(),
-            [PEER_HEADERS.from]: this.selfId,
-            [PEER_HEADERS.to]: this.target.id,
-          },
-          JSON.stringify(batch),
-          TIMEOUT_MS,
-        );
-        if (r.status !== 204) throw new Error(`peer answered ${r.status}`);
-      } catch {
-        this.urlIndex++;
-        this.hooks.unreachable(this.target.id);
-        // Back off a little so a dead peer costs nothing much; raft resends what matters.
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      return;
     }
-    this.sending = false;
+    if (!this.stream) {
+      const wait = this.retryAt - Date.now();
+      if (wait > 0) {
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          this.flush();
+        }, wait);
+        return;
+      }
+      this.open();
+    }
+    const s = this.stream!;
+    if (s.congested) return; // the drain event flushes
+    const batch = this.queue;
+    this.queue = [];
+    if (!s.write(`${JSON.stringify(batch)}\n`) && !s.closed) {
+      this.stallTimer ??= setTimeout(() => {
+        this.stallTimer = undefined;
+        if (this.stream === s && s.congested) s.close();
+      }, STALL_MS);
+    }
+  }
+
+  private open(): void {
+    const url = this.target.urls[this.urlIndex % this.target.urls.length];
+    const headers = { [PEER_HEADERS.cluster]: this.clusterId(), [PEER_HEADERS.from]: this.selfId, [PEER_HEADERS.to]: this.target.id };
+    const s = this.http.openStream(
+      `${url}/raft/stream`,
+      headers,
+      () => {
+        // Closed: the peer is down, refused us, or stalled. Whatever was on the way is lost (raft resends).
+        if (this.stream !== s) return;
+        this.stream = undefined;
+        this.urlIndex++;
+        this.retryAt = Date.now() + RETRY_MS;
+        this.hooks.unreachable(this.target.id);
+        if (this.queue.length) this.flush();
+      },
+      () => {
+        if (this.stallTimer) clearTimeout(this.stallTimer);
+        this.stallTimer = undefined;
+        this.flush();
+      },
+    );
+    this.stream = s;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    const s = this.stream;
+    this.stream = undefined;
+    s?.close();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.stallTimer) clearTimeout(this.stallTimer);
   }
 }
 
@@ -102,10 +156,14 @@ export class Transport {
       if (t.id === this.selfId) continue;
       keep.add(t.id);
       const q = this.peers.get(t.id);
-      if (q) q.target = t;
+      if (q) q.retarget(t);
       else this.peers.set(t.id, new PeerQueue(t, this.clusterId, this.selfId, this.hooks, this.http));
     }
-    for (const id of [...this.peers.keys()]) if (!keep.has(id)) this.peers.delete(id);
+    for (const [id, q] of this.peers) {
+      if (keep.has(id)) continue;
+      q.close();
+      this.peers.delete(id);
+    }
   }
 
   send(messages: Message[]): void {
@@ -118,5 +176,11 @@ export class Transport {
 
   peer(id: string): PeerTarget | undefined {
     return this.peers.get(id)?.target;
+  }
+
+  /** Closes every stream; nothing is sent afterwards. */
+  close(): void {
+    for (const q of this.peers.values()) q.close();
+    this.peers.clear();
   }
 }

@@ -75,3 +75,54 @@ test('peer faults: a drop probability loses about that share of requests', () =>
   rmSync(dir, { recursive: true, force: true });
   assert.ok(dropped > 2700 && dropped < 3300, `${dropped} of 10000 dropped`);
 });
+
+test('peer faults: a message stream loses the lines a drop rule takes, delivers the rest in order, and reports the peer failing', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'edgecd-faults-'));
+  const file = path.join(dir, 'faults.json');
+  const got: string[] = [];
+  const sockets = new Set<import('node:net').Socket>();
+  const server = http.createServer((req, res) => {
+    req.setEncoding('utf8');
+    let rest = '';
+    req.on('data', (c: string) => {
+      rest += c;
+      const lines = rest.split('\n');
+      rest = lines.pop()!;
+      got.push(...lines);
+    });
+    req.on('end', () => res.writeHead(204).end());
+  });
+  server.on('connection', (s) => sockets.add(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const peers = new PeerHttp({}, new PeerFaults(file));
+  const closed: (Error | undefined)[] = [];
+  try {
+    const s = peers.openStream(`${origin}/raft/stream`, {}, (err) => closed.push(err), () => {});
+    assert.ok(s.write('a\n') && s.write('b\n'));
+    await sleep(100);
+    assert.deepEqual(got, ['a', 'b']);
+
+    writeRules(file, [{ to: origin, drop: 1 }]);
+    await sleep(80);
+    s.write('lost\n');
+    writeRules(file, []);
+    await sleep(80);
+    s.write('c\n');
+    await sleep(100);
+    assert.deepEqual(got, ['a', 'b', 'c'], 'the dropped line never arrives; the stream goes on');
+    assert.deepEqual(closed, []);
+
+    // The peer goes away: the stream reports it closed, with an error.
+    for (const sock of sockets) sock.destroy();
+    await sleep(100);
+    assert.equal(closed.length, 1);
+    assert.ok(closed[0] instanceof Error);
+    assert.equal(s.closed, true);
+    assert.equal(s.write('after\n'), false);
+  } finally {
+    peers.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
