@@ -1,4 +1,4 @@
-// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,etcd,antietcd --members 1,3 --workloads put,range,fanout]
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
 // Starts each system as 1 and as 3 members on loopback and drives them all through the same JSON
 // gateway routes with the same load generator; prints a table and writes bench/results/latest.{json,svg}.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { barChart } from './chart.ts';
 import { fanout } from './fanout.ts';
 import { cpuSeconds, postgresPids, rssMiB } from './procs.ts';
 import { haveEtcd, startAntietcdTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
-import { drive, preload, WORKLOADS, type Workload } from './workloads.ts';
+import { defaultLoadGenerator, drive, preload, WORKLOADS, type LoadGenerator, type Workload } from './workloads.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,6 +19,7 @@ const SYSTEMS = arg('systems', 'edgecd,etcd,antietcd').split(',');
 const MEMBERS = arg('members', '1,3').split(',').map(Number);
 const CLIENTS = arg('clients', '1,64').split(',').map(Number);
 const ONLY = arg('workloads', '').split(',').filter(Boolean);
+const LOAD = arg('load', defaultLoadGenerator()) as LoadGenerator;
 const wanted = (w: string) => ONLY.length === 0 || ONLY.includes(w);
 /** Where results go: a partial run (--workloads) must not replace the full one the README shows. */
 const OUT = arg('out', ONLY.length ? 'bench/results/partial' : 'bench/results/latest');
@@ -63,10 +64,10 @@ async function benchTarget(start: () => Promise<Target>): Promise<void> {
     await preload(t.urls[0]);
     for (const w of WORKLOADS.filter(wanted)) {
       for (const clients of CLIENTS) {
-        await drive(t.urls, w, clients, 1); // warm-up
+        await drive(t.urls, w, clients, 1, LOAD); // warm-up
         let best: Omit<Row, 'system' | 'members' | 'workload' | 'clients'> | undefined;
         for (let r = 0; r < ROUNDS; r++) {
-          const m = await measure(t, () => drive(t.urls, w, clients, SECONDS));
+          const m = await measure(t, () => drive(t.urls, w, clients, SECONDS, LOAD));
           if (!best || m.rps > best.rps) best = m;
         }
         rows.push({ system: t.system, members: t.members, workload: w, clients, ...best! });
@@ -92,6 +93,12 @@ const TARGETS: Record<string, Partial<Record<Workload | 'watch-fanout', number>>
 };
 
 async function main(): Promise<void> {
+  notes.push(
+    LOAD === 'wrk'
+      ? 'Load generator: wrk (one thread per member URL, bench/wrk.lua), on the same cores.'
+      : 'Load generator: autocannon, on the same cores (wrk is not installed: apt-get install -y wrk; it takes far less CPU per request).',
+  );
+  console.log(`note: ${notes[0]}`);
   if (SYSTEMS.includes('etcd') && !haveEtcd()) {
     notes.push('etcd is not installed (apt-get install -y etcd-server): skipped, no ratios.');
     console.log(`note: ${notes[notes.length - 1]}`);
@@ -112,8 +119,8 @@ async function main(): Promise<void> {
   console.log(table.join('\n'));
   const machine = `${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(`${OUT}.json`, JSON.stringify({ date: new Date().toISOString(), machine, seconds: SECONDS, rounds: ROUNDS, notes, rows }, null, 2));
-  writeFileSync(`${OUT}.md`, `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n\n${table.join('\n')}\n`);
+  writeFileSync(`${OUT}.json`, JSON.stringify({ date: new Date().toISOString(), machine, load: LOAD, seconds: SECONDS, rounds: ROUNDS, notes, rows }, null, 2));
+  writeFileSync(`${OUT}.md`, `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n${notes.map((n) => `\n${n}`).join('')}\n\n${table.join('\n')}\n`);
   const labels: string[] = [];
   const ed: (number | undefined)[] = [];
   const ae: (number | undefined)[] = [];

@@ -111,7 +111,7 @@ test('peer faults: a message stream loses the lines a drop rule takes, delivers 
     s.write('c\n');
     await sleep(100);
     assert.deepEqual(got, ['a', 'b', 'c'], 'the dropped line never arrives; the stream goes on');
-    assert.deepEqual(closed, []);
+    assert.equal(closed.length, 0, 'the stream stayed open');
 
     // The peer goes away: the stream reports it closed, with an error.
     for (const sock of sockets) sock.destroy();
