@@ -274,14 +274,16 @@ export class MemberStore {
   }
 
   /**
-   * Streams every stored revision, each key's rows together and oldest first; the newest row of a
+   * Streams every stored revision in key order, each key's rows oldest first; the newest row of a
    * key that is live carries its value and lease (older ones do not: history values stay in the
-   * database). Keys come in md5 order, the order of the index (key order would need a full sort).
+   * database). Key order costs a sort, but a sequential scan and a sort beat the md5 index, whose
+   * order reads the table at random (1,000,000 keys: 2.2 s against 6.5 s), and the key index is
+   * then built in order (1.1 s against 7.4 s in md5 order).
    */
   async forEachRow(fn: (r: Omit<KvRow, 'value'> & { value?: string }) => void): Promise<void> {
     await this.sql`SELECT main::float8 AS main, sub, key, create_rev::float8 AS c, version::float8 AS v, tombstone, lease::text AS lease,
         CASE WHEN NOT tombstone AND lead(key) OVER w IS DISTINCT FROM key THEN value END AS value
-      FROM kv WINDOW w AS (ORDER BY md5(key), key, main, sub) ORDER BY md5(key), key, main, sub`.cursor(5000, (rows) => {
+      FROM kv WINDOW w AS (ORDER BY key, main, sub) ORDER BY key, main, sub`.cursor(5000, (rows) => {
       for (const r of rows) {
         fn({
           main: r.main,
