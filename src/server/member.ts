@@ -604,15 +604,16 @@ export class Member {
     }
   }
 
-  private async handleReady(rd: Ready | undefined): Promise<void> {
-    const snapshot = rd?.snapshot && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
+  /** A Ready written alone: one with a snapshot to install, or while a snapshot is recorded. */
+  private async handleReady(rd: Ready): Promise<void> {
+    const snapshot = rd.snapshot && rd.snapshot.metadata.index > 0 ? rd.snapshot : undefined;
     let installFrom: string | undefined;
     if (snapshot) {
       installFrom = this.receivedSnapshots.get(snapshot.metadata.index);
       if (!installFrom) throw new Error(`raft accepted snapshot ${snapshot.metadata.index} but its data never arrived`);
     }
     // Replication goes out while the leader writes the same entries (raft counts them once stable).
-    const early = rd?.messages.length ? rd.messages.filter(sendableBeforePersist) : [];
+    const early = rd.messages.length ? rd.messages.filter(sendableBeforePersist) : [];
     if (early.length) this.opts.send?.(early);
     await this.persist(rd, snapshot ? { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: snapshot.metadata.confState } : undefined, installFrom);
     if (snapshot) {
@@ -624,16 +625,14 @@ export class Member {
       this.lastTruncate = snapshot.metadata.index;
       this.opts.onMembers?.([...this.members.values()]);
     }
-    if (rd) {
-      this.takeWritten(rd);
-      this.takeSoftState(rd);
-      const late = early.length ? rd.messages.filter((m) => !sendableBeforePersist(m)) : rd.messages;
-      if (late.length) this.opts.send?.(late);
-      for (const e of rd.committedEntries) this.applyEntry(e);
-      if (rd.committedEntries.length) this.flushApplied();
-      this.takeReadStates(rd);
-      this.node.advance(rd);
-    }
+    this.takeWritten(rd);
+    this.takeSoftState(rd);
+    const late = early.length ? rd.messages.filter((m) => !sendableBeforePersist(m)) : rd.messages;
+    if (late.length) this.opts.send?.(late);
+    for (const e of rd.committedEntries) this.applyEntry(e);
+    if (rd.committedEntries.length) this.flushApplied();
+    this.takeReadStates(rd);
+    this.node.advance(rd);
     this.releaseReads();
     this.maybeSnapshot();
   }
@@ -709,14 +708,14 @@ export class Member {
   }
 
   /** The log lane: what raft needs durable before it acts (entries, hard state, snapshot metadata). */
-  private async persist(rd: Ready | undefined, installed: { index: number; term: number; confState: ConfState } | undefined, installFrom?: string): Promise<void> {
+  private async persist(rd: Ready, installed: { index: number; term: number; confState: ConfState } | undefined, installFrom?: string): Promise<void> {
     const snapMeta = installed ?? this.pendingSnapshot;
     this.pendingSnapshot = undefined;
-    const entries = rd?.entries ?? [];
+    const entries = rd.entries;
     // A Ready that only carries messages or read states writes nothing (reads must not wait on a
     // commit), nor one that only moves the commit index: raft learns that again from its leader, and
     // the applied rows carry their own index.
-    if (!entries.length && !snapMeta && !installFrom && (!rd?.hardState || !rd.mustSync)) return;
+    if (!entries.length && !snapMeta && !installFrom && (!rd.hardState || !rd.mustSync)) return;
     if (installFrom) await this.drainApplied();
     // Appending right after what is written needs no delete; a follower's conflicting suffix does.
     const truncateFrom = entries.length && entries[0].index <= this.logLast ? entries[0].index : undefined;
@@ -724,12 +723,12 @@ export class Member {
     else if (installed) this.logLast = installed.index;
     const flushes = this.persistedApplied;
     // Raft says whether this batch must be on disk first (entries, term or vote); a commit index alone need not.
-    const sync = !rd || rd.mustSync || !!snapMeta || !!installFrom;
+    const sync = rd.mustSync || !!snapMeta || !!installFrom;
     await this.db.commitLog({
       sync,
       entries: entries.map(toStoredEntry),
       truncateFrom,
-      hardState: rd?.hardState,
+      hardState: rd.hardState,
       snapshot: snapMeta,
       truncateLogTo: snapMeta && !installed ? snapMeta.index : undefined,
       installFrom,
