@@ -1,4 +1,4 @@
-// npx tsx bench/scale.ts [keys=1000000]
+// npm run bench:scale [-- keys]   (default 1000000)
 // Loads N keys (32 B keys, 256 B values) into one member on Postgres through txns of 128 puts,
 // then reports its resident memory, kills it (SIGKILL) and times the restart until it serves
 // reads again, and its memory after the restart. Last, a new member joins as a learner and catches
