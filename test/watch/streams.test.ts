@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { startEdgecd, type EdgecdProcess } from '../helpers/server.ts';
+import { httpStatusOf } from '../../src/api/grpc-status.ts';
 import { SseClient } from './sse-client.ts';
 import { sleep, until } from './model.ts';
 
@@ -165,4 +166,32 @@ test('SSE: a resume point that was compacted answers a compacted event and ends'
   exact.start();
   await until(() => exact.messages.some((m) => m.event === 'compacted'), 5000, 'the compacted event at the compacted revision');
   exact.close();
+});
+
+test('a watch body whose first request is bad is read to its end before the error is answered and the connection closed', async () => {
+  // 1.2 MB of nesting: the error is known from the first bytes. Answering and closing then would
+  // reset a client still sending, which may then never read the answer.
+  const body = Buffer.from(`${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}`);
+  const u = new URL(server.url);
+  const sock = net.connect(Number(u.port), u.hostname);
+  let answer = '';
+  let closedEarly = false;
+  let sentAll = false;
+  sock.on('data', (d) => (answer += d));
+  sock.on('end', () => (closedEarly ||= !sentAll));
+  sock.on('error', () => {});
+  const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
+  sock.write(`POST /v3/watch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
+  sock.write(body.subarray(0, 65536));
+  await sleep(300);
+  assert.equal(answer, '', 'no answer before the body is in');
+  assert.equal(closedEarly, false, 'the connection stays open while the body arrives');
+  sentAll = true;
+  sock.end(body.subarray(65536));
+  await closed;
+  const head = answer.slice(0, answer.indexOf('\r\n'));
+  const err = JSON.parse(answer.slice(answer.indexOf('{'), answer.lastIndexOf('}') + 1));
+  assert.equal(err.error, 'exceeded max depth');
+  assert.equal(err.message, err.error);
+  assert.match(head, new RegExp(`^HTTP/1.1 ${httpStatusOf(err.code)} `));
 });

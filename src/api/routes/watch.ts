@@ -12,6 +12,10 @@ import { DEFAULT_WATCH_LIMITS, type WatchLimits } from '../watch/session.ts';
 import { NodeSink, WebStreamSink, type EventSink } from '../watch/sink.ts';
 import { SseWatchSession } from '../watch/sse-session.ts';
 
+/** After a refused first request, how much more of the body is read (and dropped) before answering anyway. */
+const REFUSAL_DRAIN_BYTES = 16 * 1024 * 1024;
+const REFUSAL_DRAIN_MS = 10_000;
+
 export interface WatchRouteOptions extends Partial<WatchLimits> {
   /** Period of SSE heartbeat comments (a query's `heartbeat` may ask for another, >= 100 ms). */
   heartbeatMs?: number;
@@ -69,14 +73,26 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
     if (env?.incoming && env.outgoing) {
       const { incoming, outgoing } = env;
       let started = false;
+      /** The first request was bad: its error, answered once the rest of the body is in. */
+      let refusal: (() => void) | undefined;
+      let discarded = 0;
       const take = (items: StreamItem[]) => {
         if (!started) {
           if (items.length === 0) return;
           const first = items[0];
           if ('error' in first) {
-            outgoing.writeHead(httpStatusOf(first.code === 8 ? 8 : 2), JSON_HEADERS);
-            outgoing.end(errorBody(first.error, first.code));
-            incoming.pause();
+            // A client still sending would have its connection reset before it read an early
+            // answer: the rest of the body is read (and dropped) first, within bounds.
+            const timer = setTimeout(() => {
+              refusal?.();
+              incoming.destroy();
+            }, REFUSAL_DRAIN_MS).unref();
+            refusal = () => {
+              clearTimeout(timer);
+              if (outgoing.headersSent) return;
+              outgoing.writeHead(httpStatusOf(first.code === 8 ? 8 : 2), JSON_HEADERS);
+              outgoing.end(errorBody(first.error, first.code));
+            };
             return;
           }
           started = true;
@@ -85,8 +101,16 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
         handle(items);
         if (items.some((it) => 'error' in it)) incoming.pause();
       };
-      incoming.on('data', (chunk: Buffer) => take(decoder.push(chunk)));
+      incoming.on('data', (chunk: Buffer) => {
+        if (!refusal) return take(decoder.push(chunk));
+        discarded += chunk.length;
+        if (discarded > REFUSAL_DRAIN_BYTES) {
+          refusal();
+          incoming.destroy();
+        }
+      });
       incoming.on('end', () => {
+        if (refusal) return refusal();
         take(decoder.end());
         // Nothing at all was sent: the stream still opens (and stays open, as etcd's does).
         if (!started && !outgoing.headersSent) {
