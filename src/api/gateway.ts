@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context, Hono } from 'hono';
-import { EtcdError } from '../server/errors.ts';
+import { EtcdError } from '../errors.ts';
 import { errorBody, type HeaderInfo } from './json/encode.ts';
 import { DecodeError, decodeBody, type MessageDesc } from './json/proto-decode.ts';
 import { messageSize } from './json/proto-size.ts';

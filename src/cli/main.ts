@@ -1,7 +1,7 @@
 import { createApp } from '../api/app.ts';
 import { closeServers, serveNode } from '../api/serve-node.ts';
 import { bootMember } from '../server/boot.ts';
-import { EtcdError } from '../server/errors.ts';
+import { EtcdError } from '../errors.ts';
 import { PEER_HEADERS } from '../transport/peers.ts';
 import { peerApp } from '../transport/peer-server.ts';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,7 @@
-import { Errors } from '../server/errors.ts';
+import { Errors } from '../errors.ts';
+
+/** Why a wait on an expired lease ended: its revoke applied, or this member stopped leading. */
+export type LeaseGone = 'revoked' | 'demoted';
 
 /** etcd's MaxLeaseTTL: 9,000,000,000 seconds. */
 export const MAX_LEASE_TTL = 9_000_000_000;
@@ -22,6 +25,8 @@ export interface Lease {
 export class Lessor {
   readonly leases = new Map<bigint, Lease>();
   private primary = false;
+  /** Callers waiting for an expired lease's revoke to apply, or for this lessor to lose its role. */
+  private readonly goneWaiters = new Map<bigint, ((why: LeaseGone) => void)[]>();
 
   constructor(private readonly minTtl: number) {}
 
@@ -57,7 +62,37 @@ export class Lessor {
     const lease = this.leases.get(id);
     if (!lease) throw Errors.leaseNotFound();
     this.leases.delete(id);
+    this.wake(id, 'revoked');
     return [...lease.keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Forgets every lease (the state is about to be loaded again); whoever waits on one looks again. */
+  reset(): void {
+    this.leases.clear();
+    for (const id of [...this.goneWaiters.keys()]) this.wake(id, 'demoted');
+  }
+
+  /**
+   * Settles once an expired lease is revoked, or once this lessor stops being the leader's (its
+   * revoke may then never come from here). A renewal or a TTL question about an expired lease waits
+   * on it, as etcd's lessor does: answering before the revoke applies would promise the client a
+   * lease whose keys are about to be deleted.
+   */
+  whenGone(id: bigint): Promise<LeaseGone> {
+    if (!this.leases.has(id)) return Promise.resolve('revoked');
+    if (!this.primary) return Promise.resolve('demoted');
+    return new Promise((resolve) => {
+      const list = this.goneWaiters.get(id);
+      if (list) list.push(resolve);
+      else this.goneWaiters.set(id, [resolve]);
+    });
+  }
+
+  private wake(id: bigint, why: LeaseGone): void {
+    const list = this.goneWaiters.get(id);
+    if (!list) return;
+    this.goneWaiters.delete(id);
+    for (const w of list) w(why);
   }
 
   attach(id: bigint, key: string): void {
@@ -80,13 +115,24 @@ export class Lessor {
   demote(): void {
     this.primary = false;
     for (const l of this.leases.values()) l.expiry = Infinity;
+    for (const id of [...this.goneWaiters.keys()]) this.wake(id, 'demoted');
   }
 
-  /** A keep-alive: the lease lives a full TTL from now. Only the leader can renew. */
-  renew(id: bigint, now: number): number {
+  /** Whether the leader holds the lease as past its expiry (its revoke is due or on its way). */
+  isExpired(id: bigint, now: number): boolean {
+    const l = this.leases.get(id);
+    return !!l && this.primary && l.expiry <= now;
+  }
+
+  /**
+   * A keep-alive: the lease lives a full TTL from now. Only the leader can renew, and never a lease
+   * already past its expiry: that answers 'expired', and the caller waits for whenGone.
+   */
+  renew(id: bigint, now: number): number | 'expired' {
     if (!this.primary) throw Errors.notLeader();
     const l = this.leases.get(id);
     if (!l) throw Errors.leaseNotFound();
+    if (l.expiry <= now) return 'expired';
     l.expiry = now + l.ttl * 1000;
     return l.ttl;
   }

@@ -1,6 +1,6 @@
 import type { KvStore, RangeResult, WriteTxn, RangeOptions } from '../mvcc/kv-store.ts';
 import { type Bytes, type KeyValue, MvccError, CompactedError, FutureRevError } from '../mvcc/types.ts';
-import { Errors, EtcdError } from './errors.ts';
+import { Errors, EtcdError } from '../errors.ts';
 import {
   type Compare,
   CompareResult,

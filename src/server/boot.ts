@@ -6,7 +6,7 @@ import { MemberStore, type MemberRow } from '../storage/member-store.ts';
 import { PeerFaults } from '../transport/peer-faults.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { PEER_HEADERS, Transport } from '../transport/peers.ts';
-import { Errors, EtcdError } from './errors.ts';
+import { Errors, EtcdError } from '../errors.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
 import { Member, type Identity } from './member.ts';

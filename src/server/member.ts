@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Lessor } from '../lease/lessor.ts';
+import { systemClock } from './clock.ts';
+import { LeaseDuties, type TimeToLive } from './lease-duties.ts';
 import { KvStore, revKey } from '../mvcc/kv-store.ts';
 import type { Change } from '../mvcc/types.ts';
 import {
@@ -20,7 +22,7 @@ import {
 import type { KvRow, MemberRow, MemberStore, StoredEntry } from '../storage/member-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, isTxnReadonly, type KvContext, type Waits } from './apply-kv.ts';
 import { memberIdOf, nodeIdOf } from './cluster-ids.ts';
-import { Errors, EtcdError } from './errors.ts';
+import { Errors, EtcdError } from '../errors.ts';
 import { decodeRaftRequest, encodeRaftRequest, type RaftRequest } from './raft-request.ts';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './rpc-types.ts';
 
@@ -116,8 +118,6 @@ export class Member {
   private pendingRows: KvRow[] = [];
   private pendingCompactions: { rev: number; done: () => void }[] = [];
   private pendingLeaseOps: { id: bigint; ttl?: number; remaining?: number }[] = [];
-  private readonly revoking = new Set<bigint>();
-  private lastCheckpoint = 0;
   private pendingMemberOps: { id: bigint; member?: MemberRow }[] = [];
   private pendingSnapshot: { index: number; term: number; confState: ConfState } | undefined;
   /** Conf changes applied since the raft snapshot, with the configuration each left. */
@@ -132,6 +132,7 @@ export class Member {
   private readonly reqPrefix = randomBytes(6).toString('hex');
   private failed: unknown;
   private readonly kvCtx: KvContext;
+  private readonly leaseDuties: LeaseDuties;
   private closed = false;
   private lastTruncate = 0;
   /** Approximate bytes of raft log entries held in memory. */
@@ -156,6 +157,20 @@ export class Member {
     this.kv = new KvStore({ values: (revs) => this.historyValues(revs) });
     this.lessor = new Lessor(opts.minLeaseTtl ?? 2);
     this.kvCtx = { store: this.kv, leaseExists: (id) => this.lessor.exists(id) };
+    this.leaseDuties = new LeaseDuties({
+      lessor: this.lessor,
+      clock: systemClock,
+      isLeader: () => this.isLeader,
+      raftLeading: () => this.node.status().role === 'leader',
+      readBarrier: () => this.readBarrier(),
+      propose: (req) => this.propose(req),
+      forward: opts.forwardLease,
+      heartbeatMs: this.heartbeatMs,
+      electionTimeoutMs: this.electionTimeoutMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      checkpointMs: opts.leaseCheckpointMs,
+      revokeRate: opts.leaseRevokeRate,
+    });
   }
 
   static async open(db: MemberStore, opts: MemberOptions): Promise<Member> {
@@ -265,7 +280,7 @@ export class Member {
   /** Rebuilds the in-memory state (index, live values, leases, members) from the database. */
   private async loadState(): Promise<void> {
     this.kv.reset();
-    this.lessor.leases.clear();
+    this.lessor.reset();
     this.unflushed.clear();
     this.appliedIndex = Number((await this.db.getMeta('consistent_index')) ?? 0);
     this.persistedApplied = this.appliedIndex;
@@ -294,72 +309,18 @@ export class Member {
     this.ticks++;
     // A ReadIndex request is dropped when no leader is known: ask again now and then.
     if (this.ticks % 5 === 0) for (const b of this.readBatches.values()) if (b.index === 0 && b !== this.currentRead) this.node.readIndex(b.ctx);
-    // The lessor follows raft's role at once, not when the loop next handles a Ready: a deposed leader
-    // stuck on its database would otherwise revoke leases the new leader renews (its revoke is
-    // forwarded to the new leader and committed). And a leader that was demoted so leads again.
-    const leading = this.node.status().role === 'leader';
-    if (this.lessor.isPrimary && !leading) this.lessor.demote();
-    else if (!this.lessor.isPrimary && leading && this.isLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
-    if (this.lessor.isPrimary) this.leaseDuties(Date.now());
+    this.leaseDuties.tick();
     this.kick();
   }
 
-  /**
-   * The leader revokes expired leases through the log, a bounded number per tick so a burst of
-   * expiries never crowds out writes, and now and then checkpoints remaining TTLs.
-   */
-  private leaseDuties(now: number): void {
-    const perTick = Math.max(1, Math.ceil(((this.opts.leaseRevokeRate ?? 1000) * this.heartbeatMs) / 1000));
-    for (const id of this.lessor.expired(now, perTick + this.revoking.size)) {
-      if (this.revoking.has(id) || this.revoking.size >= perTick) continue;
-      this.revoking.add(id);
-      this.propose({ leaseRevoke: { ID: id } })
-        .catch(() => {})
-        .finally(() => this.revoking.delete(id));
-    }
-    const every = this.opts.leaseCheckpointMs ?? 60_000;
-    if (now - this.lastCheckpoint >= every) {
-      this.lastCheckpoint = now;
-      const due = this.lessor.checkpointsDue(now, 1000);
-      if (due.length) {
-        this.propose({ leaseCheckpoint: { checkpoints: due.map((d) => ({ ID: d.id, remaining: d.remaining })) } }).catch(() => {});
-      }
-    }
-  }
-
   /** A keep-alive: answered by the leader (forwarded there from a follower). Returns the TTL, 0 if unknown. */
-  async renewLease(id: bigint): Promise<number> {
-    if (!this.isLeader) {
-      if (!this.opts.forwardLease) throw Errors.notLeader();
-      return (await this.opts.forwardLease('renew', id)).ttl;
-    }
-    // The lease may have been granted by an entry this new leader has not applied yet.
-    await this.readBarrier();
-    try {
-      return this.lessor.renew(id, Date.now());
-    } catch (err) {
-      if (err instanceof EtcdError && err.message === Errors.leaseNotFound().message) return 0;
-      throw err;
-    }
+  renewLease(id: bigint): Promise<number> {
+    return this.leaseDuties.renew(id);
   }
 
   /** Remaining and granted TTL of a lease (TTL -1 when it does not exist, as etcd answers). */
-  async leaseTimeToLive(id: bigint): Promise<{ ttl: number; granted: number; keys: string[] }> {
-    const local = () => {
-      const l = this.lessor.get(id);
-      return l ? { granted: l.ttl, keys: [...l.keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) } : undefined;
-    };
-    if (!this.isLeader && this.opts.forwardLease) {
-      const r = await this.opts.forwardLease('ttl', id);
-      await this.readBarrier();
-      const l = local();
-      if (!l || r.ttl < 0) return { ttl: -1, granted: 0, keys: [] };
-      return { ttl: r.ttl, granted: l.granted, keys: l.keys };
-    }
-    await this.readBarrier();
-    const l = local();
-    if (!l) return { ttl: -1, granted: 0, keys: [] };
-    return { ttl: this.lessor.remainingTtl(id, Date.now()), granted: l.granted, keys: l.keys };
+  leaseTimeToLive(id: bigint): Promise<TimeToLive> {
+    return this.leaseDuties.timeToLive(id);
   }
 
   /** A raft message from a peer. */
@@ -592,8 +553,7 @@ export class Member {
     if (!rd.softState) return;
     const wasLeader = this.isLeader;
     this.leader = rd.softState.lead;
-    if (this.isLeader && !wasLeader) this.lessor.promote(Date.now(), this.electionTimeoutMs);
-    else if (!this.isLeader && wasLeader) this.lessor.demote();
+    if (this.isLeader !== wasLeader) this.leaseDuties.leadershipChanged(this.isLeader);
   }
 
   private takeReadStates(rd: Ready): void {

@@ -1,4 +1,4 @@
-import { Errors } from './errors.ts';
+import { Errors } from '../errors.ts';
 import type { DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from './rpc-types.ts';
 
 /** The checks etcd's v3rpc layer makes before a request reaches raft (api/v3rpc/key.go). */

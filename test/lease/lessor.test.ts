@@ -51,3 +51,22 @@ test('expired() is bounded; revoke returns keys in order and forgets the lease',
   assert.equal(l.exists(3n), false);
   assert.throws(() => l.revoke(3n), /requested lease not found/);
 });
+
+test('a lease past its expiry is never renewed; waiters learn whether it was revoked or the lessor lost its role', async () => {
+  const l = new Lessor(1);
+  l.promote(0, 0);
+  l.grant(1n, 2, 0);
+  l.grant(2n, 2, 0);
+  assert.equal(l.renew(1n, 1_999), 2, 'before expiry: a full TTL from now');
+  assert.equal(l.renew(2n, 2_000), 'expired');
+  assert.equal(l.isExpired(2n, 2_000), true);
+  assert.equal(l.get(2n)!.expiry, 2_000, 'not extended');
+  const revoked = l.whenGone(2n);
+  l.revoke(2n);
+  assert.equal(await revoked, 'revoked');
+  assert.equal(await l.whenGone(2n), 'revoked', 'an unknown lease is gone already');
+  const demoted = l.whenGone(1n);
+  l.demote();
+  assert.equal(await demoted, 'demoted');
+  assert.equal(l.isExpired(1n, 10_000), false, 'a follower holds no expiries');
+});

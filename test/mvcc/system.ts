@@ -1,6 +1,6 @@
 import { KvStore, revKey } from '../../src/mvcc/kv-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, type KvContext, type Waits } from '../../src/server/apply-kv.ts';
-import { EtcdError } from '../../src/server/errors.ts';
+import { EtcdError } from '../../src/errors.ts';
 import type { Member } from '../../src/server/member.ts';
 import type { DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from '../../src/server/rpc-types.ts';
 import { plain, rangeReq, txnReq } from './ops.ts';

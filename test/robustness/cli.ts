@@ -8,7 +8,8 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
 
 /**
  * npm run robustness -- [--minutes N] [--seed S] [--members 3|5] [--faults kind,kind,...]
- *                       [--clients N] [--keys N] [--snapshot-count N] [--store postgres|pglite] [--dir DIR]
+ *                       [--clients N] [--keys N] [--lease-clients N] [--lease-ttls MIN,MAX]
+ *                       [--snapshot-count N] [--store postgres|pglite] [--dir DIR]
  * npm run robustness -- --check path/to/history.json    (check a saved history again)
  *
  * Starts a cluster on loopback (each member on its own database of the machine's Postgres, see
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
     schedule,
     clients: a.clients ? Number(a.clients) : undefined,
     keys: a.keys ? Number(a.keys) : undefined,
+    leaseClients: a['lease-clients'] ? Number(a['lease-clients']) : undefined,
+    leaseTtls: a['lease-ttls'] ? (a['lease-ttls'].split(',').map(Number) as [number, number]) : undefined,
     snapshotCount: a['snapshot-count'] ? Number(a['snapshot-count']) : undefined,
     store: a.store === 'pglite' ? 'pglite' : undefined,
     runDir,

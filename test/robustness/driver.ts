@@ -26,6 +26,8 @@ export interface RunOptions {
   keys?: number;
   watchers?: number;
   leaseClients?: number;
+  /** TTLs of the short leases, in seconds: [min, max]. */
+  leaseTtls?: [number, number];
   /** Quiet time between faults (ms): [min, max). */
   quietMs?: [number, number];
   runDir: string;
@@ -72,6 +74,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
       keys: o.keys ?? 12,
       watchers: o.watchers ?? 3,
       leaseClients: o.leaseClients ?? 3,
+      leaseTtls: o.leaseTtls,
       timeoutMs: 4000,
       thinkMs: 5,
     },

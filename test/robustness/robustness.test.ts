@@ -21,9 +21,10 @@ const SEED = seedFromEnv('robustness CI profile');
 
 const SCHEDULE: FaultKind[] = [
   'kill-leader',
+  'lossy-links',
   'partition-leader',
   'pause-leader',
-  'lossy-links',
+  'one-way-leader',
   'db-stall-leader',
   'kill-follower',
   'one-way-to-leader',
@@ -33,10 +34,11 @@ const SCHEDULE: FaultKind[] = [
   'pause-follower',
   'partition-minority',
   'restart-leader',
+  'lossy-links',
   'kill-all',
 ];
 
-test('robustness (CI profile): 3 members, 14 kinds of fault, linearizable, watches complete, nothing lost, leases bounded, members agree', { timeout: 360_000 }, async () => {
+test('robustness (CI profile): 3 members, 15 kinds of fault, linearizable, watches complete, nothing lost, leases bounded, members agree', { timeout: 360_000 }, async () => {
   const runDir = path.join(os.tmpdir(), `edgecd-robustness-ci-${SEED}-${process.pid}`);
   const r = await runRobustness({
     seed: SEED,
@@ -48,6 +50,10 @@ test('robustness (CI profile): 3 members, 14 kinds of fault, linearizable, watch
     // can catch up soon: it needs a snapshot made after it was added (see the todo test in
     // learner-catchup.test.ts).
     snapshotCount: 300,
+    // Short leases kept alive through lossy and one-way links: a renewal that reaches the leader
+    // while its lease's revoke is in flight must not be answered as a renewal (issue #25).
+    leaseClients: 5,
+    leaseTtls: [2, 3],
     runDir,
     log: (m) => console.log(m),
   });

@@ -21,6 +21,8 @@ export interface WorkloadOptions {
   keys: number;
   watchers: number;
   leaseClients: number;
+  /** TTLs of the short leases, in seconds: [min, max] (the first lease client keeps a 10 s one). */
+  leaseTtls?: [number, number];
   /** Per-request timeout: an operation not answered by then has an unknown outcome. */
   timeoutMs: number;
   /** Mean pause between a client's operations. */
@@ -392,7 +394,8 @@ export class Workload {
     const client = 1000 + l;
     const p = (async () => {
       while (!this.stopped && !this.clientsStopped) {
-        const ttl = long ? 10 : 3 + rng.int(3);
+        const [lo, hi] = this.o.leaseTtls ?? [3, 5];
+        const ttl = long ? 10 : lo + rng.int(hi - lo + 1);
         const keepFor = long ? 60_000 + rng.int(60_000) : rng.int(8000);
         const id = String(1_000_000 * (l + 1) + this.leaseSeq++);
         const key = `${LEASE_PREFIX}${id}`;

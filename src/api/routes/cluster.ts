@@ -1,6 +1,6 @@
 import type { Hono } from 'hono';
 import { memberIdFor } from '../../server/cluster-ids.ts';
-import { Errors, EtcdError } from '../../server/errors.ts';
+import { Errors, EtcdError } from '../../errors.ts';
 import type { Member } from '../../server/member.ts';
 import type { MemberRow } from '../../storage/member-store.ts';
 import { header } from '../json/encode.ts';
