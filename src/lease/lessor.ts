@@ -1,4 +1,5 @@
 import { Errors } from '../errors.ts';
+import type { Change } from '../mvcc/types.ts';
 
 /** Why a wait on an expired lease ended: its revoke applied, or this member stopped leading. */
 export type LeaseGone = 'revoked' | 'demoted';
@@ -101,6 +102,15 @@ export class Lessor {
 
   detach(id: bigint, key: string): void {
     this.leases.get(id)?.keys.delete(key);
+  }
+
+  /** Follows a write's changes: a key leaves the lease it had and joins the one it has now. */
+  track(changes: Change[]): void {
+    for (const c of changes) {
+      const prevLease = c.prev?.lease ?? 0n;
+      if (prevLease !== 0n && (c.tombstone || prevLease !== c.kv.lease)) this.detach(prevLease, c.kv.key);
+      if (!c.tombstone && c.kv.lease !== 0n) this.attach(c.kv.lease, c.kv.key);
+    }
   }
 
   /**

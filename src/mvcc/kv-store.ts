@@ -1,4 +1,5 @@
 import { TreeIndex, type IndexHit } from './tree-index.ts';
+import type { RevisionRow } from '../storage/rows.ts';
 import { type Bytes, type Change, type KeyValue, type Revision, CompactedError, FutureRevError } from './types.ts';
 
 /** Where values of past revisions live (the database); the store keeps only live keys' values. */
@@ -23,22 +24,42 @@ export interface RangeResult {
   pending?: Promise<void>;
 }
 
+/**
+ * Told of every write that changed something, synchronously and in revision order, as the write
+ * transaction ends: the one place where a write's changes leave the store.
+ */
+export type WriteSink = (rev: number, changes: Change[]) => void;
+
+/** The durable form of a write's changes: one revision row each. */
+export function revisionRows(rev: number, changes: Change[]): RevisionRow[] {
+  return changes.map((c) => ({
+    main: rev,
+    sub: c.sub,
+    key: c.kv.key,
+    value: c.kv.value,
+    createRev: c.kv.createRevision,
+    version: c.kv.version,
+    lease: c.kv.lease,
+    tombstone: c.tombstone,
+  }));
+}
+
 /** The revisioned key space: index and live values in memory, history through a HistorySource. */
 export class KvStore {
   index = new TreeIndex();
   currentRev = 1;
   compactRev = -1;
-  /** The changes of the last write transaction that ended. */
-  lastChanges: Change[] = [];
 
-  constructor(private readonly history: HistorySource) {}
+  constructor(
+    private readonly history: HistorySource,
+    readonly onWrite: WriteSink = () => {},
+  ) {}
 
   /** Forgets everything (before state is reloaded, e.g. from a snapshot). */
   reset(): void {
     this.index = new TreeIndex();
     this.currentRev = 1;
     this.compactRev = -1;
-    this.lastChanges = [];
   }
 
   range(key: Bytes, end: Bytes | undefined, opts: RangeOptions = {}): RangeResult {
@@ -201,10 +222,12 @@ export class WriteTxn {
     return { deleted: prev.length, prev };
   }
 
-  /** Commits: the store's revision moves on only if something changed. Returns the changes. */
+  /** Commits: the store's revision moves on, and its sink hears of it, only if something changed. Returns the changes. */
   end(): Change[] {
-    if (this.changes.length > 0) this.store.currentRev = this.beginRev + 1;
-    this.store.lastChanges = this.changes;
+    if (this.changes.length > 0) {
+      this.store.currentRev = this.beginRev + 1;
+      this.store.onWrite(this.store.currentRev, this.changes);
+    }
     return this.changes;
   }
 }

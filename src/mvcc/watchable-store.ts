@@ -1,22 +1,11 @@
+import type { RevisionRow } from '../storage/rows.ts';
 import type { Bytes, Change, KeyValue } from './types.ts';
 import { EventBatch, EventType, isCreateEvent, Watcher, WatcherGroup, WatcherState, type WatchEvent } from './watcher-group.ts';
-
-/** One stored revision row, as the history source returns it. */
-export interface HistoryRow {
-  main: number;
-  sub: number;
-  key: Bytes;
-  value: Bytes;
-  createRev: number;
-  version: number;
-  lease: bigint;
-  tombstone: boolean;
-}
 
 /** Where watchers that fell behind read what they missed (the member's database and memory). */
 export interface WatchHistory {
   /** Rows with after < main <= until, oldest first, at most limit (every row with main <= until is applied). */
-  rows(after: number, until: number, limit: number): Promise<HistoryRow[]>;
+  rows(after: number, until: number, limit: number): Promise<RevisionRow[]>;
   /** Each key's value at a revision; undefined where the key did not exist then or it is compacted. */
   valuesAt(reqs: { key: Bytes; rev: number }[]): Promise<(KeyValue | undefined)[]>;
   /** The store's revision now. */
@@ -289,7 +278,7 @@ export class WatchableStore {
   }
 
   /** Reads whole revisions in (after, until]: as many as fit the row budget, at least one. */
-  private async readRevisions(after: number, until: number): Promise<{ rows: HistoryRow[]; through: number }> {
+  private async readRevisions(after: number, until: number): Promise<{ rows: RevisionRow[]; through: number }> {
     const limit = this.maxRowsPerSync;
     const rows = await this.history.rows(after, until, limit);
     if (rows.length < limit) return { rows, through: until };
@@ -322,7 +311,7 @@ function toEvent(c: Change): WatchEvent {
   return { type: c.tombstone ? EventType.DELETE : EventType.PUT, kv: c.kv, prevKv: c.prev, prevLoaded: true };
 }
 
-function rowToEvent(r: HistoryRow): WatchEvent {
+function rowToEvent(r: RevisionRow): WatchEvent {
   const kv: KeyValue = r.tombstone
     ? { key: r.key, createRevision: 0, modRevision: r.main, version: 0, value: '', lease: 0n }
     : { key: r.key, createRevision: r.createRev, modRevision: r.main, version: r.version, value: r.value, lease: r.lease };

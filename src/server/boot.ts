@@ -2,14 +2,16 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
-import { MemberStore, type MemberRow } from '../storage/member-store.ts';
+import { pgMemberStore } from '../storage/member-store.ts';
+import type { MemberRow } from '../storage/rows.ts';
 import { PeerFaults } from '../transport/peer-faults.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { PEER_HEADERS, Transport } from '../transport/peers.ts';
 import { Errors, EtcdError } from '../errors.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
-import { Member, type Identity } from './member.ts';
+import { Member } from './member.ts';
+import type { Identity } from './recovery.ts';
 
 export interface BootOptions {
   name: string;
@@ -129,8 +131,8 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
   }
   try {
     const conn = await connect(url, clientOpts);
-    const store = new MemberStore(conn);
-    const known = await store.getMeta('member_id');
+    const store = pgMemberStore(conn);
+    const known = await store.state.getMeta('member_id');
     let identity: Identity | undefined;
     const peerHttp = new PeerHttp(o.peerTls, o.peerFaultsFile ? new PeerFaults(o.peerFaultsFile) : undefined);
     if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o, peerHttp);

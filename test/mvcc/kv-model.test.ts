@@ -5,7 +5,7 @@ import { Model, type Op } from './model.ts';
 import { opArb, describe } from './ops.ts';
 import { InMemorySystem, MemberSystem } from './system.ts';
 import { connect } from '../../src/storage/db.ts';
-import { MemberStore } from '../../src/storage/member-store.ts';
+import { pgMemberStore } from '../../src/storage/member-store.ts';
 import { Member } from '../../src/server/member.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 
@@ -53,7 +53,7 @@ test('a member on Postgres agrees with the model, and again after restart', asyn
         const conn = await connect(db.url);
         await conn.sql`TRUNCATE kv, raft_log, raft_state, raft_snapshot, meta, leases, members`;
         const model = new Model();
-        const sys = new MemberSystem(await Member.open(new MemberStore(conn), { name: 't'}));
+        const sys = new MemberSystem(await Member.open(pgMemberStore(conn), { name: 't'}));
         try {
           for (const [i, op] of seq.entries()) {
             const want = model.apply(op);
@@ -63,7 +63,7 @@ test('a member on Postgres agrees with the model, and again after restart', asyn
           await sys.member.close();
         }
         // Recovery rebuilds the same history from rows and log.
-        sys.member = await Member.open(new MemberStore(await connect(db.url)), { name: 't' });
+        sys.member = await Member.open(pgMemberStore(await connect(db.url)), { name: 't' });
         try {
           await checkAllRevisions(model, sys, 'after restart');
         } finally {

@@ -27,42 +27,38 @@ export class InMemorySystem implements System {
   private readonly ctx: KvContext;
 
   constructor() {
-    this.store = new KvStore({
-      values: async (revs) => {
-        const out = new Map<string, { value: string; lease: bigint }>();
-        for (const r of revs) {
-          const v = this.rows.get(revKey(r));
-          if (v) out.set(revKey(r), v);
-        }
-        return out;
+    this.store = new KvStore(
+      {
+        values: async (revs) => {
+          const out = new Map<string, { value: string; lease: bigint }>();
+          for (const r of revs) {
+            const v = this.rows.get(revKey(r));
+            if (v) out.set(revKey(r), v);
+          }
+          return out;
+        },
       },
-    });
+      (rev, changes) => {
+        for (const c of changes) this.rows.set(`${rev}.${c.sub}`, { value: c.kv.value, lease: c.kv.lease });
+      },
+    );
     this.ctx = { store: this.store, leaseExists: () => false };
   }
 
-  private record(before: number): void {
-    if (this.store.currentRev === before) return;
-    for (const c of this.store.lastChanges) this.rows.set(`${this.store.currentRev}.${c.sub}`, { value: c.kv.value, lease: c.kv.lease });
-  }
-
   async run(op: Op): Promise<Outcome> {
-    const before = this.store.currentRev;
     const waits: Waits = [];
     try {
       switch (op.kind) {
         case 'put': {
           const r = applyPut(this.ctx, undefined, putReq(op.key, op.value, op.prevKv));
-          this.record(before);
           return { rev: r.header.revision, prev: plain(r.prevKv ? [r.prevKv] : []) };
         }
         case 'delete': {
           const r = applyDeleteRange(this.ctx, undefined, delReq(op.key, op.end, op.prevKv));
-          this.record(before);
           return { rev: r.header.revision, deleted: r.deleted, prev: plain(r.prevKvs) };
         }
         case 'txn': {
           const r = applyTxn(this.ctx, txnReq(op), waits);
-          this.record(before);
           return { rev: r.header.revision, succeeded: r.succeeded };
         }
         case 'compact':

@@ -3,7 +3,8 @@
 // ever made (what an ideal watcher would see).
 import { KvStore, revKey } from '../../src/mvcc/kv-store.ts';
 import type { Change, KeyValue } from '../../src/mvcc/types.ts';
-import type { HistoryRow, WatchHistory } from '../../src/mvcc/watchable-store.ts';
+import type { WatchHistory } from '../../src/mvcc/watchable-store.ts';
+import type { RevisionRow } from '../../src/storage/rows.ts';
 import { mulberry32 } from '../../src/raft/rand.ts';
 
 export interface LoggedEvent {
@@ -42,10 +43,10 @@ export function seedFromEnv(name: string): number {
 }
 
 export class MemoryKv {
-  readonly rows: HistoryRow[] = [];
+  readonly rows: RevisionRow[] = [];
   readonly log: LoggedEvent[] = [];
   readonly kv: KvStore;
-  private readonly byRev = new Map<string, HistoryRow>();
+  private readonly byRev = new Map<string, RevisionRow>();
   /** Delay before history answers (to race reads against writes). */
   delay: () => Promise<void> = () => Promise.resolve();
   reads = 0;
@@ -68,7 +69,7 @@ export class MemoryKv {
     return {
       rows: async (after, until, limit) => {
         // Copy the answer now (as a query would), hand it over later.
-        const out: HistoryRow[] = [];
+        const out: RevisionRow[] = [];
         for (const r of this.rows) {
           if (r.main > after && r.main <= until) {
             out.push(r);
@@ -93,7 +94,7 @@ export class MemoryKv {
     if (changes.length === 0) return undefined;
     const rev = this.kv.currentRev;
     for (const c of changes) {
-      const row: HistoryRow = {
+      const row: RevisionRow = {
         main: rev,
         sub: c.sub,
         key: c.kv.key,
@@ -113,9 +114,9 @@ export class MemoryKv {
   /** Compacts at rev: the index, and the rows as the database does (etcd's keep rule). */
   compact(rev: number): void {
     this.kv.compact(rev);
-    const newest = new Map<string, HistoryRow>();
+    const newest = new Map<string, RevisionRow>();
     for (const r of this.rows) if (r.main <= rev) newest.set(r.key, r);
-    const keep = (r: HistoryRow) => r.main > rev || (newest.get(r.key) === r && !r.tombstone);
+    const keep = (r: RevisionRow) => r.main > rev || (newest.get(r.key) === r && !r.tombstone);
     const kept = this.rows.filter(keep);
     for (const r of this.rows) if (!keep(r)) this.byRev.delete(revKey({ main: r.main, sub: r.sub }));
     this.rows.length = 0;

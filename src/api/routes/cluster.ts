@@ -1,8 +1,7 @@
 import type { Hono } from 'hono';
 import { memberIdFor } from '../../server/cluster-ids.ts';
 import { Errors, EtcdError } from '../../errors.ts';
-import type { Member } from '../../server/member.ts';
-import type { MemberRow } from '../../storage/member-store.ts';
+import type { Member, MemberRow } from '../../server/member.ts';
 import { header } from '../json/encode.ts';
 import {
   MemberAddRequestDesc,

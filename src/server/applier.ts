@@ -1,0 +1,107 @@
+import type { Lessor } from '../lease/lessor.ts';
+import { decodeConfChange, type ConfChange, type ConfState, type Entry } from '../raft/index.ts';
+import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type KvContext, type Waits } from './apply-kv.ts';
+import type { AppliedLane } from './applied-lane.ts';
+import type { Clock } from './clock.ts';
+import type { Membership } from './membership.ts';
+import type { Proposals } from './proposals.ts';
+import { decodeRaftRequest, type RaftRequest } from './raft-request.ts';
+
+export interface LeaseGrantResult {
+  header: { revision: number };
+  ID: bigint;
+  TTL: number;
+}
+
+export interface ApplierOptions {
+  kv: KvContext;
+  lessor: Lessor;
+  lane: AppliedLane;
+  membership: Membership;
+  proposals: Proposals;
+  clock: Clock;
+  /** Hands a committed conf change to raft; returns the configuration it leaves. */
+  applyConfChange(cc: ConfChange, index: number): ConfState;
+}
+
+export const settle = (waits: Waits): Promise<void> | undefined => (waits.length ? Promise.all(waits).then(() => undefined) : undefined);
+
+/**
+ * Applies committed entries in log order, once each: key-space writes, lease changes and
+ * membership, answering the proposer when the entry is this member's. What a write changed leaves
+ * the key-value store through its write sink (see Member), not through here.
+ */
+export class Applier {
+  /** The last log index applied to the state machine. */
+  index = 0;
+
+  constructor(private readonly o: ApplierOptions) {}
+
+  apply(e: Entry): void {
+    if (e.type === 'confChange') {
+      this.applyConfChange(e);
+      return;
+    }
+    if (e.index <= this.index) return;
+    this.index = e.index;
+    if (e.data.length === 0) return;
+    this.applyRequest(decodeRaftRequest(e.data));
+  }
+
+  private applyConfChange(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    // Raft replays conf changes the snapshot already covered, to rebuild its configuration; the tables have them.
+    this.o.applyConfChange(cc, e.index);
+    if (e.index <= this.index) return;
+    this.index = e.index;
+    const requestId = this.o.membership.applyConfChange(cc);
+    if (requestId) this.o.proposals.applied(requestId, { resp: [...this.o.membership.members.values()] });
+  }
+
+  private applyRequest(req: RaftRequest): void {
+    const waits: Waits = [];
+    try {
+      const resp = this.dispatch(req, waits);
+      this.o.proposals.applied(req.id, { resp, done: settle(waits) });
+    } catch (err) {
+      this.o.proposals.failed(req.id, err);
+    }
+  }
+
+  private dispatch(req: RaftRequest, waits: Waits): unknown {
+    const { kv, lessor, lane } = this.o;
+    if (req.put) return applyPut(kv, undefined, req.put);
+    if (req.deleteRange) return applyDeleteRange(kv, undefined, req.deleteRange);
+    if (req.txn) return applyTxn(kv, req.txn, waits);
+    if (req.compaction) {
+      const resp = applyCompaction(kv, req.compaction);
+      const flushed = lane.compact(req.compaction.revision);
+      if (req.compaction.physical) waits.push(flushed);
+      return resp;
+    }
+    if (req.leaseGrant) {
+      const lease = lessor.grant(req.leaseGrant.ID, req.leaseGrant.TTL, this.o.clock.now());
+      lane.leaseOp({ id: lease.id, ttl: lease.ttl });
+      return { header: { revision: kv.store.currentRev }, ID: lease.id, TTL: lease.ttl } satisfies LeaseGrantResult;
+    }
+    if (req.leaseRevoke) {
+      const keys = lessor.revoke(req.leaseRevoke.ID);
+      const txn = kv.store.write();
+      for (const key of keys) txn.deleteRange(key, undefined);
+      txn.end();
+      lane.leaseOp({ id: req.leaseRevoke.ID });
+      return { header: { revision: kv.store.currentRev } };
+    }
+    if (req.leaseCheckpoint) {
+      const now = this.o.clock.now();
+      for (const c of req.leaseCheckpoint.checkpoints) {
+        lessor.checkpoint(c.ID, c.remaining, now);
+        const l = lessor.get(c.ID);
+        if (l) lane.leaseOp({ id: l.id, ttl: l.ttl, remaining: l.remaining });
+      }
+      return {};
+    }
+    if (req.memberAttrs) return this.o.membership.applyAttrs(req.memberAttrs);
+    return undefined;
+  }
+}

@@ -1,0 +1,160 @@
+import { Lessor } from '../lease/lessor.ts';
+import { KvStore, revisionRows } from '../mvcc/kv-store.ts';
+import type { Change } from '../mvcc/types.ts';
+import type { MemoryStorage, Message, RawNode } from '../raft/index.ts';
+import type { MemberRow } from '../storage/rows.ts';
+import type { MemberStore } from '../storage/stores.ts';
+import type { KvContext } from './apply-kv.ts';
+import { AppliedLane } from './applied-lane.ts';
+import { Applier } from './applier.ts';
+import type { Clock } from './clock.ts';
+import { LeaseDuties } from './lease-duties.ts';
+import { LogLane } from './log-lane.ts';
+import { LogRetention } from './log-retention.ts';
+import { Membership } from './membership.ts';
+import { Proposals } from './proposals.ts';
+import { RaftLoop } from './raft-loop.ts';
+import { ReadBarrier } from './read-barrier.ts';
+import type { Identity } from './recovery.ts';
+
+export interface MemberOptions {
+  name: string;
+  identity?: Identity;
+  /** Log entries kept behind the applied index, for followers that fall a little behind. */
+  logRetention?: number;
+  /** Shortest lease TTL in seconds: etcd's 1.5 election timeouts, rounded up. */
+  minLeaseTtl?: number;
+  heartbeatMs?: number;
+  electionTimeoutMs?: number;
+  /** Sends raft messages to peers (absent: a member alone, nothing to send). */
+  send?: (messages: Message[]) => void;
+  /** Called when the member list changes (the transport follows it). */
+  onMembers?: (members: MemberRow[]) => void;
+  /** How often the leader records leases' remaining TTLs in the log. */
+  leaseCheckpointMs?: number;
+  /** Most leases the leader revokes per second when many expire at once. */
+  leaseRevokeRate?: number;
+  /** Asks the leader about a lease (keep-alives and TTLs are the leader's to answer). */
+  forwardLease?: (kind: 'renew' | 'ttl', id: bigint) => Promise<{ ttl: number }>;
+  /** Log writes in flight at once (each a batch of whatever raft had ready). */
+  logWrites?: number;
+  clock?: Clock;
+}
+
+/** What the member settled from its options. */
+export interface PartsConfig {
+  clock: Clock;
+  heartbeat: number;
+  electionTimeout: number;
+  requestTimeout: number;
+  /** Unique to this run of this member: proposal and read ids never repeat. */
+  idPrefix: string;
+}
+
+export type ChangeListener = (revision: number, changes: Change[]) => void;
+
+/** What the parts reach of the member that owns them, late-bound: raft starts after recovery. */
+export interface MemberHooks {
+  node(): RawNode;
+  raft(): RaftLoop;
+  memberId(): bigint;
+  fail(err: unknown): void;
+  failed(): boolean;
+  stopped(): boolean;
+  /** The tables were loaded again (a snapshot installed): rebuild memory from them. */
+  reload(): Promise<void>;
+  changeListeners: Set<ChangeListener>;
+}
+
+/** The member's parts, each owning its state, wired to each other through the hooks. */
+export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsConfig, h: MemberHooks) {
+  const o = { ...opts, ...cfg };
+  const { clock } = o;
+  const lessor = new Lessor(o.minLeaseTtl ?? 2);
+  const lane: AppliedLane = new AppliedLane({
+    store: store.state,
+    clock,
+    appliedIndex: () => applier.index,
+    revision: () => kv.currentRev,
+    fail: h.fail,
+    failed: h.failed,
+  });
+  // Every write's changes leave the store here: leases follow their keys, the rows go to the
+  // database, watchers hear of them, all before the writer is answered.
+  const kv: KvStore = new KvStore({ values: (revs) => lane.values(revs) }, (rev, changes) => {
+    lessor.track(changes);
+    lane.record(revisionRows(rev, changes));
+    for (const fn of h.changeListeners) fn(rev, changes);
+  });
+  const kvCtx: KvContext = { store: kv, leaseExists: (id) => lessor.exists(id) };
+  const leaderKnown = () => h.raft().leader !== '';
+  const isLeader = () => h.raft().isLeader;
+  const proposals = new Proposals({
+    clock,
+    idPrefix: o.idPrefix,
+    propose: (data) => h.node().propose(data),
+    proposeConfChange: (cc) => h.node().proposeConfChange(cc),
+    kick: () => h.raft().kick(),
+    leaderKnown,
+    stopped: () => h.stopped() || membership.removed,
+    timeoutMs: o.requestTimeout,
+    retryMs: o.heartbeat,
+  });
+  const reads = new ReadBarrier({
+    clock,
+    idPrefix: o.idPrefix,
+    readIndex: (ctx) => {
+      h.node().readIndex(ctx);
+      h.raft().kick();
+    },
+    defer: (fn) => setImmediate(fn),
+    leaderKnown,
+    timeoutMs: o.requestTimeout,
+  });
+  const membership: Membership = new Membership({
+    memberId: h.memberId,
+    proposeConfChange: (cc) => proposals.proposeConfChange(cc),
+    propose: (req) => proposals.propose(req),
+    raftStatus: () => h.node().status(),
+    isLeader,
+    changed: o.onMembers,
+    record: (op) => lane.memberOp(op),
+  });
+  const applier: Applier = new Applier({ kv: kvCtx, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index) });
+  const leases = new LeaseDuties({
+    lessor,
+    clock,
+    isLeader,
+    raftLeading: () => h.node().status().role === 'leader',
+    readBarrier: () => reads.wait(),
+    propose: (req) => proposals.propose(req),
+    forward: o.forwardLease,
+    heartbeatMs: o.heartbeat,
+    electionTimeoutMs: o.electionTimeout,
+    requestTimeoutMs: o.requestTimeout,
+    checkpointMs: o.leaseCheckpointMs,
+    revokeRate: o.leaseRevokeRate,
+  });
+
+  /** The Ready loop, once recovery has handed over raft's storage and node. */
+  const raftLoop = (node: RawNode, storage: MemoryStorage, selfNode: string, term: number) =>
+    new RaftLoop({
+      node,
+      storage,
+      selfNode,
+      term,
+      logWrites: o.logWrites ?? 1,
+      log: new LogLane(store.log, lane),
+      lane,
+      retention: new LogRetention({ storage, count: o.logRetention ?? 100_000, persisted: () => lane.persisted, durable: () => lane.durable }),
+      reads,
+      applier,
+      send: o.send,
+      leadershipChanged: (leading) => leases.leadershipChanged(leading),
+      reload: h.reload,
+      fail: h.fail,
+      failed: h.failed,
+    });
+
+  return { kv, kvCtx, lessor, lane, applier, proposals, reads, membership, leases, raftLoop };
+}

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Member } from '../../src/server/member.ts';
+import type { PutResponse, RangeResponse } from '../../src/server/rpc-types.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
+import { MemoryStore } from '../helpers/memory-store.ts';
+
+/**
+ * A lone member on in-memory storage under a fake clock: the whole write path (propose, persist,
+ * commit, apply, answer), recovery and lease expiry, with no socket and no database.
+ */
+
+const settle = async (rounds = 30) => {
+  for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+};
+const put = (key: string, value: string, lease = 0n) => ({ put: { key, value, lease, prevKv: false, ignoreValue: false, ignoreLease: false } });
+const rangeReq = (key: string): Parameters<Member['range']>[0] => ({
+  key,
+  rangeEnd: '',
+  limit: 0,
+  revision: 0,
+  sortOrder: 0,
+  sortTarget: 0,
+  serializable: false,
+  keysOnly: false,
+  countOnly: false,
+  minModRevision: 0,
+  maxModRevision: 0,
+  minCreateRevision: 0,
+  maxCreateRevision: 0,
+});
+
+async function lone(store = new MemoryStore(), clock = new FakeClock(1_000)) {
+  const m = await Member.open(store, { name: 'm', clock });
+  for (let i = 0; i < 50 && !m.isLeader; i++) {
+    clock.advance(100);
+    await settle();
+  }
+  assert.ok(m.isLeader, 'a lone voter leads');
+  return { m, store, clock };
+}
+
+test('a write is answered only once its log entry is durable, then reads see it', async () => {
+  const { m, store } = await lone();
+  store.log.gate.hold();
+  let answered: PutResponse | undefined;
+  const p = m.propose<PutResponse>(put('a', '1')).then((a) => (answered = a.resp));
+  await settle();
+  assert.equal(answered, undefined, 'not answered while its log commit is held');
+  assert.equal(m.range(rangeReq('a')).resp.kvs.length, 0, 'not applied either');
+  store.log.gate.release();
+  await p;
+  assert.equal(answered!.header.revision, 2);
+  const r: RangeResponse = m.range(rangeReq('a')).resp;
+  assert.deepEqual(
+    r.kvs.map((kv) => [kv.key, kv.value, kv.modRevision]),
+    [['a', '1', 2]],
+  );
+  await m.close();
+});
+
+test('applied rows reach the state store in gathered batches; a restart on the same store recovers every revision', async () => {
+  const { m, store, clock } = await lone();
+  for (let i = 0; i < 5; i++) await m.propose(put(`k${i % 2}`, `v${i}`));
+  assert.equal(store.state.rows.size, 0, 'rows wait up to 10 ms for more');
+  clock.advance(10);
+  await settle();
+  assert.equal(store.state.rows.size, 5);
+  assert.equal(store.state.meta.get('consistent_index'), String(m.appliedIndex));
+  await m.close();
+  const again = await lone(store, clock);
+  const kvs = again.m.range(rangeReq('k0')).resp.kvs;
+  assert.deepEqual(
+    kvs.map((kv) => [kv.value, kv.version, kv.createRevision, kv.modRevision]),
+    [['v4', 3, 2, 6]],
+  );
+  const past = again.m.range({ ...rangeReq('k1'), revision: 3 });
+  await past.done;
+  assert.equal(past.resp.kvs[0].value, 'v1', 'an old revision is read from the stored rows');
+  await again.m.close();
+});
+
+test('a failed log commit stops the member: the write in flight and every later one fail', async () => {
+  const { m, store } = await lone();
+  const prevError = console.error;
+  console.error = () => {};
+  try {
+    store.log.gate.failWith = new Error('disk on fire');
+    await assert.rejects(m.propose(put('x', '1')), /server stopped/);
+    await assert.rejects(m.propose(put('y', '1')), /server stopped/);
+    assert.equal(m.healthy(), false);
+  } finally {
+    console.error = prevError;
+  }
+  store.log.gate.failWith = undefined;
+  await m.close();
+});
+
+test('a lease expires on the fake clock: its revoke goes through the log and deletes its key', async () => {
+  const { m, store, clock } = await lone();
+  await m.propose({ leaseGrant: { ID: 7n, TTL: 2 } });
+  await m.propose(put('svc/a', 'addr', 7n));
+  clock.advance(1_900);
+  await settle();
+  assert.equal(m.range(rangeReq('svc/a')).resp.kvs.length, 1, 'alive before its TTL');
+  assert.equal(await m.renewLease(7n), 2, 'renewed: 2 s from now');
+  clock.advance(1_900);
+  await settle();
+  assert.equal(m.range(rangeReq('svc/a')).resp.kvs.length, 1, 'the renewal moved the expiry');
+  clock.advance(200);
+  await settle();
+  assert.equal(m.range(rangeReq('svc/a')).resp.kvs.length, 0, 'gone once the TTL ran out');
+  assert.equal(m.lessor.exists(7n), false);
+  assert.equal(await m.renewLease(7n), 0, 'a renewal now finds no lease');
+  clock.advance(10);
+  await settle();
+  assert.equal(store.state.leaseRows.size, 0, 'the revoke reached the tables');
+  await m.close();
+});
