@@ -1,9 +1,6 @@
 import { createApp } from '../api/app.ts';
 import { closeServers, serveNode } from '../api/serve-node.ts';
 import { bootMember } from '../server/boot.ts';
-import { EtcdError } from '../errors.ts';
-import { PEER_HEADERS } from '../transport/peers.ts';
-import { peerApp } from '../transport/peer-server.ts';
 import { readFileSync } from 'node:fs';
 import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
@@ -51,25 +48,7 @@ async function main(): Promise<void> {
     peerFaultsFile: cfg.peerFaultsFile || undefined,
   });
   const member = booted.member;
-  const peers = await serveNode(
-    peerApp(
-      {
-        clusterId: () => member.clusterId,
-        selfNodeId: () => member.selfNodeId,
-        step: (m) => member.step(m),
-        snapshotReceived: (index, file) => member.receivedSnapshots.set(index, file),
-        members: () => member.memberList().map((m) => ({ ...m, id: m.id.toString() })),
-        promote: async (id) => (await member.promoteMember(id)).map((m) => m.id.toString()),
-        lease: async (kind, id) => {
-          if (!member.isLeader) throw new EtcdError(9, 'etcdserver: not leader');
-          return { ttl: kind === 'renew' ? await member.renewLease(id) : (await member.leaseTimeToLive(id)).ttl };
-        },
-      },
-      booted.snapshotDir,
-    ),
-    cfg.listenPeerUrls,
-    loadTls(cfg.peerTls),
-  );
+  const peers = await serveNode(booted.peerApp, cfg.listenPeerUrls, loadTls(cfg.peerTls));
   // A peer's message stream is one request that lasts as long as the peer runs.
   for (const s of peers) (s as import('node:http').Server).requestTimeout = 0;
   const app = createApp(member, {
@@ -79,18 +58,7 @@ async function main(): Promise<void> {
     cluster: {
       clusterToken: cfg.initialClusterToken,
       dbSize: () => member.databaseSize(),
-      async promoteOnLeader(id) {
-        const leader = member.members.get(member.leaderId);
-        if (!leader) throw new EtcdError(14, 'etcdserver: no leader');
-        const r = await booted.peerHttp.request(
-          'POST',
-          `${leader.peerUrls[0]}/raft/promote`,
-          { [PEER_HEADERS.cluster]: member.clusterId.toString(), 'content-type': 'application/json' },
-          JSON.stringify({ id: id.toString() }),
-        );
-        const body = JSON.parse(r.body) as { ok: boolean; code?: number; message?: string };
-        if (!body.ok) throw new EtcdError((body.code ?? 2) as 2, body.message ?? 'promote failed');
-      },
+      promoteOnLeader: (id) => booted.promoteOnLeader(id),
     },
   });
   const clients = await serveNode(app, cfg.listenClientUrls, loadTls(cfg.clientTls));
@@ -100,15 +68,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`edgecd: ${signal}, shutting down`);
-    // A leader hands leadership over first, so the cluster does not wait out an election.
-    if (member.isLeader && member.members.size > 1) {
-      const next = member.memberList().find((m) => m.id !== member.memberId && !m.isLearner);
-      if (next) {
-        member.transferLeadership(next.id);
-        const deadline = Date.now() + member.electionTimeoutMs;
-        while (member.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    await booted.handOver();
     await closeServers(clients);
     await closeServers(peers);
     await booted.close();

@@ -1,16 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Hono } from 'hono';
 import { connect } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
 import { pgMemberStore } from '../storage/member-store.ts';
 import type { MemberRow } from '../storage/rows.ts';
 import { PeerFaults } from '../transport/peer-faults.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
-import { PEER_HEADERS, Transport } from '../transport/peers.ts';
-import { Errors, EtcdError } from '../errors.ts';
+import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
 import { Member } from './member.ts';
+import { forwardLease, handOver, peerRoutes, promoteOnLeader } from './peer-link.ts';
 import type { Identity } from './recovery.ts';
 
 export interface BootOptions {
@@ -36,8 +37,13 @@ export interface BootOptions {
 export interface Booted {
   member: Member;
   transport: Transport;
-  peerHttp: PeerHttp;
-  snapshotDir: string;
+  /** The routes the peer listener serves (raft messages, snapshots, leader-only questions). */
+  peerApp: Hono;
+  /** Asks the leader to promote a learner (member/promote sent to a follower). */
+  promoteOnLeader(id: bigint): Promise<void>;
+  /** A stopping leader hands leadership to another voter (call before the listeners close). */
+  handOver(): Promise<void>;
+  /** The member stops and its database closes. */
   close(): Promise<void>;
 }
 
@@ -163,8 +169,9 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     return {
       member: m,
       transport,
-      peerHttp,
-      snapshotDir: path.join(o.dataDir, 'snap'),
+      peerApp: peerRoutes(m, path.join(o.dataDir, 'snap')),
+      promoteOnLeader: (id) => promoteOnLeader(m, peerHttp, id),
+      handOver: () => handOver(m),
       async close() {
         await m.close();
         transport.close();
@@ -187,20 +194,4 @@ async function publishWhenLed(m: Member, name: string, clientUrls: string[]): Pr
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-}
-
-/** Asks the leader's peer endpoint about a lease; a follower cannot answer for the leader's clock. */
-async function forwardLease(m: Member, peers: PeerHttp, kind: 'renew' | 'ttl', id: bigint): Promise<{ ttl: number }> {
-  const leader = m.members.get(m.leaderId);
-  if (!leader || leader.peerUrls.length === 0) throw Errors.noLeader();
-  const r = await peers.request(
-    'POST',
-    `${leader.peerUrls[0]}/raft/lease`,
-    { [PEER_HEADERS.cluster]: m.clusterId.toString(), 'content-type': 'application/json' },
-    JSON.stringify({ kind, id: id.toString() }),
-    m.requestTimeoutMs,
-  );
-  const body = JSON.parse(r.body) as { ok: boolean; ttl?: number; code?: number; message?: string };
-  if (!body.ok) throw new EtcdError((body.code ?? 2) as 2, body.message ?? 'lease request failed');
-  return { ttl: body.ttl ?? 0 };
 }
