@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Member } from '../../src/server/member.ts';
 import type { PutResponse, RangeResponse } from '../../src/server/rpc-types.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
+import * as ops from '../mvcc/ops.ts';
 import { MemoryStore } from '../helpers/memory-store.ts';
 
 /**
@@ -14,21 +15,7 @@ const settle = async (rounds = 30) => {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 };
 const put = (key: string, value: string, lease = 0n) => ({ put: { key, value, lease, prevKv: false, ignoreValue: false, ignoreLease: false } });
-const rangeReq = (key: string): Parameters<Member['range']>[0] => ({
-  key,
-  rangeEnd: '',
-  limit: 0,
-  revision: 0,
-  sortOrder: 0,
-  sortTarget: 0,
-  serializable: false,
-  keysOnly: false,
-  countOnly: false,
-  minModRevision: 0,
-  maxModRevision: 0,
-  minCreateRevision: 0,
-  maxCreateRevision: 0,
-});
+const rangeReq = (key: string) => ops.rangeReq(key, undefined);
 
 async function lone(store = new MemoryStore(), clock = new FakeClock(1_000)) {
   const m = await Member.open(store, { name: 'm', clock });

@@ -1,7 +1,7 @@
 // A revisioned store in memory for watch tests: the real KvStore for the key index and writes, a
 // row table with the database's compaction rule for history, and the full log of every change
 // ever made (what an ideal watcher would see).
-import { KvStore, revKey } from '../../src/mvcc/kv-store.ts';
+import { KvStore, revKey, revisionRows } from '../../src/mvcc/kv-store.ts';
 import type { Change, KeyValue } from '../../src/mvcc/types.ts';
 import type { WatchHistory } from '../../src/mvcc/watchable-store.ts';
 import type { RevisionRow } from '../../src/storage/rows.ts';
@@ -93,17 +93,9 @@ export class MemoryKv {
     const changes = t.end();
     if (changes.length === 0) return undefined;
     const rev = this.kv.currentRev;
-    for (const c of changes) {
-      const row: RevisionRow = {
-        main: rev,
-        sub: c.sub,
-        key: c.kv.key,
-        value: c.kv.value,
-        createRev: c.kv.createRevision,
-        version: c.kv.version,
-        lease: c.kv.lease,
-        tombstone: c.tombstone,
-      };
+    const rows = revisionRows(rev, changes);
+    for (const [i, c] of changes.entries()) {
+      const row = rows[i];
       this.rows.push(row);
       this.byRev.set(revKey({ main: rev, sub: c.sub }), row);
       this.log.push({ rev, sub: c.sub, key: c.kv.key, type: c.tombstone ? 1 : 0, kv: c.kv, prev: c.prev });
