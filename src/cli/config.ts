@@ -1,3 +1,4 @@
+import type { AutoCompaction } from '../server/boot.ts';
 import { FlagError, type FlagValues } from './flags.ts';
 
 /** The member's settings, typed and checked. */
@@ -15,6 +16,8 @@ export interface Config {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   quotaBackendBytes: number;
+  /** Off when undefined (retention 0). */
+  autoCompaction?: AutoCompaction;
   snapshotCount: number;
   logWrites: number;
   maxRequestBytes: number;
@@ -37,6 +40,20 @@ export interface TlsFiles {
   keyFile: string;
   trustedCaFile: string;
   clientCertAuth: boolean;
+}
+
+/**
+ * --auto-compaction-retention as etcd 3.4 reads it: in periodic mode a whole number is hours and
+ * anything else a duration; in revision mode a whole number of revisions. 0 turns it off.
+ */
+export function autoCompactionOf(mode: string, retention: string): AutoCompaction | undefined {
+  if (mode === 'revision') {
+    if (!/^\d+$/.test(retention)) throw new FlagError(`invalid value "${retention}" for --auto-compaction-retention: want a whole number of revisions in revision mode`);
+    const n = Number(retention);
+    return n > 0 ? { mode: 'revision', retention: n } : undefined;
+  }
+  const ms = /^\d+$/.test(retention) ? Number(retention) * 3_600_000 : parseDuration('auto-compaction-retention', retention);
+  return ms > 0 ? { mode: 'periodic', retentionMs: ms } : undefined;
 }
 
 /** A Go duration ("10m", "1.5s", "500ms", "1m30s") in milliseconds. */
@@ -76,6 +93,7 @@ export function toConfig(v: FlagValues): Config {
     heartbeatIntervalMs: positive('heartbeat-interval'),
     electionTimeoutMs: positive('election-timeout'),
     quotaBackendBytes: positive('quota-backend-bytes'),
+    autoCompaction: autoCompactionOf(v['auto-compaction-mode'] as string, v['auto-compaction-retention'] as string),
     snapshotCount: positive('snapshot-count'),
     logWrites: positive('experimental-log-writes'),
     maxRequestBytes: positive('max-request-bytes'),

@@ -33,7 +33,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'quota-backend-bytes', type: 'int', default: '2147483648', help: 'Raise alarms when the database size exceeds the given quota.' },
   { name: 'max-request-bytes', type: 'int', default: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
   { name: 'max-txn-ops', type: 'int', default: '128', help: 'Maximum number of operations permitted in a transaction.' },
-  { name: 'auto-compaction-retention', type: 'string', default: '0', help: 'Auto compaction retention (0 = off); hours, or revisions in revision mode.' },
+  { name: 'auto-compaction-retention', type: 'string', default: '0', help: 'Auto compaction retention (0 = off): in periodic mode hours (a whole number) or a duration such as 30m; in revision mode a number of revisions. Only the leader compacts.' },
   { name: 'auto-compaction-mode', type: 'enum', default: 'periodic', choices: ['periodic', 'revision'], help: "Interpret retention as 'periodic' or 'revision'." },
   { name: 'auth-token', type: 'string', default: 'jwt', help: "Auth token type: 'jwt' (edgecd's default, HS256 with a generated key) or 'simple'." },
   { name: 'cors', type: 'string', default: '*', help: 'Comma-separated origins allowed for CORS.' },

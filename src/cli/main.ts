@@ -44,6 +44,7 @@ async function main(): Promise<void> {
     electionTimeoutMs: cfg.electionTimeoutMs,
     snapshotCount: cfg.snapshotCount,
     logWrites: cfg.logWrites,
+    autoCompaction: cfg.autoCompaction,
     peerTls: loadTls(cfg.peerTls),
     peerFaultsFile: cfg.peerFaultsFile || undefined,
   });

@@ -13,6 +13,9 @@ import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './clus
 import { Member } from './member.ts';
 import { forwardLease, handOver, peerRoutes, promoteOnLeader } from './peer-link.ts';
 import type { Identity } from './recovery.ts';
+import type { AutoCompaction } from './compactor.ts';
+
+export type { AutoCompaction } from './compactor.ts';
 
 export interface BootOptions {
   name: string;
@@ -29,6 +32,7 @@ export interface BootOptions {
   snapshotCount: number;
   /** Log writes in flight at once on Postgres (--experimental-log-writes). */
   logWrites?: number;
+  autoCompaction?: AutoCompaction;
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
   peerFaultsFile?: string;
@@ -157,6 +161,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       electionTimeoutMs: o.electionTimeoutMs,
       minLeaseTtl: Math.ceil((1.5 * o.electionTimeoutMs) / 1000),
       logRetention: o.snapshotCount,
+      autoCompaction: o.autoCompaction,
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
       send: (msgs) => transport.send(msgs),
       // pglite-socket loses acknowledged commits of pipelined statements to a kill (the crash test

@@ -8,6 +8,7 @@ import type { KvContext } from './apply-kv.ts';
 import { AppliedLane } from './applied-lane.ts';
 import { Applier } from './applier.ts';
 import type { Clock } from './clock.ts';
+import { type AutoCompaction, Compactor } from './compactor.ts';
 import { LeaseDuties } from './lease-duties.ts';
 import { LogLane } from './log-lane.ts';
 import { LogRetention } from './log-retention.ts';
@@ -38,6 +39,8 @@ export interface MemberOptions {
   forwardLease?: (kind: 'renew' | 'ttl', id: bigint) => Promise<{ ttl: number }>;
   /** Log writes in flight at once (each a batch of whatever raft had ready). */
   logWrites?: number;
+  /** The leader compacts history on its own (etcd's --auto-compaction-*). */
+  autoCompaction?: AutoCompaction;
   clock?: Clock;
 }
 
@@ -156,5 +159,15 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       failed: h.failed,
     });
 
-  return { kv, kvCtx, lessor, lane, applier, proposals, reads, membership, leases, raftLoop };
+  const compactor =
+    o.autoCompaction &&
+    new Compactor(o.autoCompaction, {
+      clock,
+      revision: () => kv.currentRev,
+      leading: isLeader,
+      compact: async (revision) => void (await proposals.propose({ compaction: { revision, physical: false } })),
+      onCompact: (rev, err) => console.log(err ? `edgecd: auto-compaction at revision ${rev} failed: ${(err as Error).message}` : `edgecd: auto-compaction at revision ${rev}`),
+    });
+
+  return { kv, kvCtx, lessor, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
 }

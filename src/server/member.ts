@@ -22,9 +22,8 @@ export type { MemberOptions } from './member-parts.ts';
 export type { MemberRow } from '../storage/rows.ts';
 
 /**
- * One member: the facade over its parts (member-parts.ts), and what the HTTP side and the
- * transport talk to. A write goes propose -> persist -> replicate -> commit -> apply -> answer; a
- * linearizable read waits for a ReadIndex round.
+ * One member: the facade over its parts (member-parts.ts) that the HTTP side and the transport talk
+ * to. A write: propose, persist, replicate, commit, apply, answer; a linearizable read: ReadIndex.
  */
 export class Member {
   readonly kv: KvStore;
@@ -90,6 +89,7 @@ export class Member {
     const { voters } = this.raft.confState;
     if (voters.length === 1 && voters[0] === r.selfNode) this.node.campaign();
     this.ticker = this.clock.setTimeout(() => this.tick(), this.heartbeatMs);
+    this.parts.compactor?.start();
     this.raft.kick();
   }
 
@@ -289,6 +289,7 @@ export class Member {
   async close(): Promise<void> {
     this.closed = true;
     this.clock.clearTimeout(this.ticker);
+    this.parts.compactor?.stop();
     while (this.raft.busy) await new Promise((r) => setTimeout(r, 5));
     await this.raft.drainWrites().catch(() => {});
     await this.parts.lane.drain();

@@ -38,3 +38,12 @@ test('--help and --version are recognised', () => {
   assert.equal(parseFlags(['--help'], {}).help, true);
   assert.equal(parseFlags(['--version'], {}).version, true);
 });
+
+test('--auto-compaction-retention as etcd 3.4 reads it: hours or a duration in periodic mode, revisions in revision mode, 0 = off', () => {
+  assert.equal(cfg([]).autoCompaction, undefined);
+  assert.deepEqual(cfg(['--auto-compaction-retention', '1']).autoCompaction, { mode: 'periodic', retentionMs: 3_600_000 });
+  assert.deepEqual(cfg(['--auto-compaction-retention', '30m']).autoCompaction, { mode: 'periodic', retentionMs: 1_800_000 });
+  assert.deepEqual(cfg(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1000']).autoCompaction, { mode: 'revision', retention: 1000 });
+  assert.throws(() => cfg(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']), FlagError);
+  assert.throws(() => cfg(['--auto-compaction-retention', 'soon']), FlagError);
+});

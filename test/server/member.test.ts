@@ -104,3 +104,24 @@ test('a lease expires on the fake clock: its revoke goes through the log and del
   assert.equal(store.state.leaseRows.size, 0, 'the revoke reached the tables');
   await m.close();
 });
+
+test('auto-compaction runs on the leader through the log (revision mode, every 5 minutes)', async () => {
+  const clock = new FakeClock(1_000);
+  const store = new MemoryStore();
+  const m = await Member.open(store, { name: 'm', clock, autoCompaction: { mode: 'revision', retention: 3 } });
+  for (let i = 0; i < 50 && !m.isLeader; i++) {
+    clock.advance(100);
+    await settle();
+  }
+  for (let i = 0; i < 6; i++) await m.propose(put('k', `v${i}`));
+  assert.equal(m.kv.compactRev, -1);
+  for (let i = 0; i < 3000 && m.kv.compactRev < 0; i++) {
+    clock.advance(100);
+    await settle(3);
+  }
+  assert.equal(m.kv.compactRev, 7 - 3, 'revision 7 minus a retention of 3');
+  clock.advance(10);
+  await settle();
+  assert.equal(store.state.meta.get('compact_rev'), '4');
+  await m.close();
+});
