@@ -42,6 +42,7 @@ export const Errors = {
   compacted: e(Code.OutOfRange, 'etcdserver: mvcc: required revision has been compacted'),
   futureRev: e(Code.OutOfRange, 'etcdserver: mvcc: required revision is a future revision'),
   noSpace: e(Code.ResourceExhausted, 'etcdserver: mvcc: database space exceeded'),
+  corrupt: e(Code.DataLoss, 'etcdserver: corrupt cluster'),
   leaseNotFound: e(Code.NotFound, 'etcdserver: requested lease not found'),
   leaseExist: e(Code.FailedPrecondition, 'etcdserver: lease already exists'),
   leaseTTLTooLarge: e(Code.OutOfRange, 'etcdserver: too large lease TTL'),

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     snapshotCount: cfg.snapshotCount,
     logWrites: cfg.logWrites,
     autoCompaction: cfg.autoCompaction,
+    quotaBackendBytes: cfg.quotaBackendBytes,
     peerTls: loadTls(cfg.peerTls),
     peerFaultsFile: cfg.peerFaultsFile || undefined,
   });
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
     cluster: {
       clusterToken: cfg.initialClusterToken,
-      dbSize: () => member.databaseSize(),
+      dbSize: () => member.maintenance.databaseSize(),
       promoteOnLeader: (id) => booted.promoteOnLeader(id),
     },
   });

@@ -36,6 +36,7 @@ export class AppliedLane {
   private compactions: { rev: number; done: () => void }[] = [];
   private leaseOps: LeaseOp[] = [];
   private memberOps: MemberOp[] = [];
+  private meta: [string, string][] = [];
   private flushing: Promise<void> | undefined;
   /** A drain waits: the running flush goes on until nothing is left. */
   private flushNow = false;
@@ -70,6 +71,11 @@ export class AppliedLane {
     this.memberOps.push(op);
   }
 
+  /** A named value the applied state sets (alarms). */
+  setMeta(name: string, value: string): void {
+    this.meta.push([name, value]);
+  }
+
   /** Commits what was applied: soon (now = false: gathering a batch first) or at once. */
   flush(now = false): void {
     if (this.o.failed()) return;
@@ -97,6 +103,8 @@ export class AppliedLane {
         const compactions = this.compactions;
         const leaseOps = this.leaseOps;
         const memberOps = this.memberOps;
+        const meta = this.meta;
+        this.meta = [];
         this.rows = [];
         this.compactions = [];
         this.leaseOps = [];
@@ -107,6 +115,7 @@ export class AppliedLane {
           compactions: compactions.map((c) => c.rev),
           leaseOps,
           memberOps,
+          meta,
           appliedIndex: applied,
           revision: this.o.revision(),
           compactRev: compactions.length ? compactions[compactions.length - 1].rev : undefined,
@@ -126,7 +135,7 @@ export class AppliedLane {
   }
 
   private hasWork(): boolean {
-    return this.rows.length > 0 || this.compactions.length > 0 || this.leaseOps.length > 0 || this.memberOps.length > 0 || this.persisted < this.o.appliedIndex();
+    return this.rows.length > 0 || this.compactions.length > 0 || this.leaseOps.length > 0 || this.memberOps.length > 0 || this.meta.length > 0 || this.persisted < this.o.appliedIndex();
   }
 
   /** Enough to commit without waiting: many rows, or a compaction someone waits for. */

@@ -1,11 +1,14 @@
 import type { Lessor } from '../lease/lessor.ts';
 import { decodeConfChange, type ConfChange, type ConfState, type Entry } from '../raft/index.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyTxn, type KvContext, type Waits } from './apply-kv.ts';
+import { AlarmAction, type AlarmMember, Alarms, AlarmType } from './alarms.ts';
 import type { AppliedLane } from './applied-lane.ts';
 import type { Clock } from './clock.ts';
 import type { Membership } from './membership.ts';
 import type { Proposals } from './proposals.ts';
+import { writeCost } from './quota.ts';
 import { decodeRaftRequest, type RaftRequest } from './raft-request.ts';
+import { Errors } from '../errors.ts';
 
 export interface LeaseGrantResult {
   header: { revision: number };
@@ -15,6 +18,7 @@ export interface LeaseGrantResult {
 
 export interface ApplierOptions {
   kv: KvContext;
+  alarms: Alarms;
   lessor: Lessor;
   lane: AppliedLane;
   membership: Membership;
@@ -68,8 +72,31 @@ export class Applier {
     }
   }
 
+  /**
+   * With an alarm raised, etcd's applier is capped: NOSPACE refuses what could grow the database
+   * (puts, txns with puts, lease grants); CORRUPT refuses every write. Decided at apply time, so
+   * every member refuses the same entries.
+   */
+  private capped(req: RaftRequest): void {
+    const { alarms } = this.o;
+    if (alarms.has(AlarmType.CORRUPT) && (req.put || req.deleteRange || req.txn || req.compaction || req.leaseGrant || req.leaseRevoke)) throw Errors.corrupt();
+    if (alarms.has(AlarmType.NOSPACE) && writeCost(req) > 0) throw Errors.noSpace();
+  }
+
+  private alarm(a: NonNullable<RaftRequest['alarm']>): { alarms: AlarmMember[] } {
+    const { alarms, lane } = this.o;
+    const type = a.alarm as AlarmType;
+    const changed = a.action === AlarmAction.ACTIVATE ? alarms.activate(a.memberID, type) : alarms.deactivate(a.memberID, type);
+    lane.setMeta('alarms', alarms.toJSON());
+    // etcd answers the alarm itself on activate, even when it was raised already.
+    const answered = a.action === AlarmAction.ACTIVATE ? alarms.list(type).find((m) => m.memberID === a.memberID) : changed;
+    return { alarms: answered ? [answered] : [] };
+  }
+
   private dispatch(req: RaftRequest, waits: Waits): unknown {
     const { kv, lessor, lane } = this.o;
+    this.capped(req);
+    if (req.alarm) return this.alarm(req.alarm);
     if (req.put) return applyPut(kv, undefined, req.put);
     if (req.deleteRange) return applyDeleteRange(kv, undefined, req.deleteRange);
     if (req.txn) return applyTxn(kv, req.txn, waits);

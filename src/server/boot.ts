@@ -33,6 +33,8 @@ export interface BootOptions {
   /** Log writes in flight at once on Postgres (--experimental-log-writes). */
   logWrites?: number;
   autoCompaction?: AutoCompaction;
+  /** --quota-backend-bytes. */
+  quotaBackendBytes?: number;
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
   peerFaultsFile?: string;
@@ -162,6 +164,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       minLeaseTtl: Math.ceil((1.5 * o.electionTimeoutMs) / 1000),
       logRetention: o.snapshotCount,
       autoCompaction: o.autoCompaction,
+      quotaBytes: o.quotaBackendBytes,
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
       send: (msgs) => transport.send(msgs),
       // pglite-socket loses acknowledged commits of pipelined statements to a kill (the crash test

@@ -7,7 +7,12 @@ import type { MemberStore } from '../storage/stores.ts';
 import type { KvContext } from './apply-kv.ts';
 import { AppliedLane } from './applied-lane.ts';
 import { Applier } from './applier.ts';
+import { AlarmAction, Alarms, AlarmType } from './alarms.ts';
 import type { Clock } from './clock.ts';
+import { Maintenance } from './maintenance.ts';
+import { Quota } from './quota.ts';
+import type { RaftRequest } from './raft-request.ts';
+import { Errors } from '../errors.ts';
 import { type AutoCompaction, Compactor } from './compactor.ts';
 import { LeaseDuties } from './lease-duties.ts';
 import { LogLane } from './log-lane.ts';
@@ -41,6 +46,8 @@ export interface MemberOptions {
   logWrites?: number;
   /** The leader compacts history on its own (etcd's --auto-compaction-*). */
   autoCompaction?: AutoCompaction;
+  /** --quota-backend-bytes (none: no quota). */
+  quotaBytes?: number;
   clock?: Clock;
 }
 
@@ -90,6 +97,20 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     for (const fn of h.changeListeners) fn(rev, changes);
   });
   const kvCtx: KvContext = { store: kv, leaseExists: (id) => lessor.exists(id) };
+  const alarms = new Alarms();
+  const quota = o.quotaBytes ? new Quota(o.quotaBytes, () => store.state.databaseSize(), clock) : undefined;
+  // A write past the quota raises NOSPACE for this member (through the log, so all agree) and is refused.
+  const refuse = async (): Promise<never> => {
+    await proposals.propose({ alarm: { action: AlarmAction.ACTIVATE, memberID: h.memberId(), alarm: AlarmType.NOSPACE } }).catch(() => {});
+    throw Errors.noSpace();
+  };
+  const admit = (req: Omit<RaftRequest, 'id'>): void | Promise<void> => {
+    if (!quota || alarms.has(AlarmType.NOSPACE)) return;
+    const ok = quota.admits(req);
+    if (ok === true) return;
+    if (ok === false) return refuse();
+    return ok.then((fits) => (fits ? undefined : refuse()));
+  };
   const leaderKnown = () => h.raft().leader !== '';
   const isLeader = () => h.raft().isLeader;
   const proposals = new Proposals({
@@ -102,6 +123,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     stopped: () => h.stopped() || membership.removed,
     timeoutMs: o.requestTimeout,
     retryMs: o.heartbeat,
+    admit,
   });
   const reads = new ReadBarrier({
     clock,
@@ -123,7 +145,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     changed: o.onMembers,
     record: (op) => lane.memberOp(op),
   });
-  const applier: Applier = new Applier({ kv: kvCtx, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index) });
+  const applier: Applier = new Applier({ kv: kvCtx, alarms, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index) });
   const leases = new LeaseDuties({
     lessor,
     clock,
@@ -169,5 +191,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       onCompact: (rev, err) => console.log(err ? `edgecd: auto-compaction at revision ${rev} failed: ${(err as Error).message}` : `edgecd: auto-compaction at revision ${rev}`),
     });
 
-  return { kv, kvCtx, lessor, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
+  const maintenance = new Maintenance({ alarms, proposals, reads, quota, databaseSize: () => store.state.databaseSize() });
+
+  return { kv, kvCtx, lessor, alarms, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Errors } from '../errors.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
+import type { Maintenance } from './maintenance.ts';
 import { RaftError, type Message, type RawNode } from '../raft/index.ts';
 import type { MemberRow } from '../storage/rows.ts';
 import type { MemberStore } from '../storage/stores.ts';
@@ -27,6 +28,7 @@ export type { MemberRow } from '../storage/rows.ts';
  */
 export class Member {
   readonly kv: KvStore;
+  readonly maintenance: Maintenance;
   clusterId = 0n;
   memberId = 0n;
   readonly heartbeatMs: number;
@@ -65,6 +67,7 @@ export class Member {
       changeListeners: this.changeListeners,
     });
     this.kv = this.parts.kv;
+    this.maintenance = this.parts.maintenance;
   }
 
   static async open(store: MemberStore, opts: MemberOptions): Promise<Member> {
@@ -95,10 +98,11 @@ export class Member {
 
   /** Rebuilds the in-memory state from the tables (at start-up, and after a snapshot is installed). */
   private async loadState(): Promise<void> {
-    const { kv, lessor, applier, lane, membership } = this.parts;
+    const { kv, lessor, alarms, applier, lane, membership } = this.parts;
     await loadState(this.store.state, {
       kv,
       lessor,
+      alarms,
       loaded: (applied, members) => {
         applier.index = applied;
         lane.loaded(applied);
@@ -139,10 +143,6 @@ export class Member {
     return this.raft.leader ? memberIdOf(this.raft.leader) : 0n;
   }
 
-  get raftIndex(): number {
-    return this.node.status().commit;
-  }
-
   get appliedIndex(): number {
     return this.parts.applier.index;
   }
@@ -173,8 +173,9 @@ export class Member {
     return this.node.status();
   }
 
+  /** etcd 3.4's /health: a leader is known, and no alarm is raised. */
   healthy(): boolean {
-    return !this.failed && !this.closed && this.raft.leader !== '';
+    return !this.failed && !this.closed && this.raft.leader !== '' && this.parts.alarms.list().length === 0;
   }
 
   /** A raft message from a peer. */
@@ -274,10 +275,6 @@ export class Member {
   /** Publishes this member's name and client URLs through the log once there is a leader. */
   publish(name: string, clientUrls: string[]): Promise<void> {
     return this.parts.membership.publish(name, clientUrls);
-  }
-
-  databaseSize(): Promise<number> {
-    return this.store.state.databaseSize();
   }
 
   /** Streams this member's applied state, once the tables hold minIndex, for a follower that needs a snapshot. */

@@ -25,6 +25,8 @@ export interface ProposalsOptions {
   timeoutMs: number;
   /** How long to wait before proposing again when raft dropped the proposal (no leader yet). */
   retryMs: number;
+  /** Checks a write before it is proposed (the quota); may refuse it by throwing. */
+  admit?: (req: Omit<RaftRequest, 'id'>) => void | Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -44,6 +46,16 @@ export class Proposals {
 
   /** Proposes a write and resolves once it is committed and applied here. */
   propose<T>(req: Omit<RaftRequest, 'id'>): Promise<Answer<T>> {
+    let admitted: void | Promise<void>;
+    try {
+      admitted = this.o.admit?.(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return admitted ? admitted.then(() => this.proposeNow<T>(req)) : this.proposeNow<T>(req);
+  }
+
+  private proposeNow<T>(req: Omit<RaftRequest, 'id'>): Promise<Answer<T>> {
     const id = this.nextId();
     return this.submit<T>(id, () => this.o.propose(encodeRaftRequest({ id, ...req })));
   }

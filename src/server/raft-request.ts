@@ -14,10 +14,12 @@ export interface RaftRequest {
   leaseCheckpoint?: { checkpoints: { ID: bigint; remaining: number }[] };
   /** A member's name and client URLs (published by the member itself) or new peer URLs (member update). */
   memberAttrs?: { id: string; name?: string; clientUrls?: string[]; peerUrls?: string[] };
+  /** Raises or clears an alarm (etcd's AlarmRequest: action 1 activate, 2 deactivate). */
+  alarm?: { action: number; memberID: bigint; alarm: number };
 }
 
 // Fields that hold int64 ids, kept as bigint in memory and as decimal strings on the wire.
-const BIGINT_FIELDS = new Set(['lease', 'ID']);
+const BIGINT_FIELDS = new Set(['lease', 'ID', 'memberID']);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

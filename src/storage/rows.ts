@@ -99,6 +99,8 @@ export interface AppliedBatch {
   leaseOps?: LeaseOp[];
   /** In apply order. */
   memberOps?: MemberOp[];
+  /** Named values set by what applied (alarms), in apply order. */
+  meta?: [string, string][];
 }
 
 /** A new cluster's first state: the log's snapshot metadata and hard state with the members, at once. */

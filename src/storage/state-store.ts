@@ -171,6 +171,12 @@ export function appliedStatements(tx: Tx, b: AppliedBatch): postgres.PendingQuer
     ['revision', String(b.revision)],
   ];
   if (b.compactRev !== undefined) metas.push(['compact_rev', String(b.compactRev)]);
+  // The last value of a name wins: one row per name in one statement.
+  for (const [name, value] of b.meta ?? []) {
+    const i = metas.findIndex((m) => m[0] === name);
+    if (i >= 0) metas.splice(i, 1);
+    metas.push([name, value]);
+  }
   q.push(tx`INSERT INTO meta (name, value) SELECT * FROM unnest(${metas.map((m) => m[0])}::text[], ${metas.map((m) => m[1])}::text[])
     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`);
   return q;

@@ -108,6 +108,7 @@ export class MemoryStateStore implements StateStore {
     this.meta.set('consistent_index', String(b.appliedIndex));
     this.meta.set('revision', String(b.revision));
     if (b.compactRev !== undefined) this.meta.set('compact_rev', String(b.compactRev));
+    for (const [name, value] of b.meta ?? []) this.meta.set(name, value);
     this.commits++;
   }
 

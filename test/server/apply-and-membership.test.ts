@@ -4,6 +4,7 @@ import { Lessor } from '../../src/lease/lessor.ts';
 import { KvStore, revisionRows } from '../../src/mvcc/kv-store.ts';
 import { encodeConfChange, type ConfChange, type Entry, type Status } from '../../src/raft/index.ts';
 import { AppliedLane } from '../../src/server/applied-lane.ts';
+import { Alarms } from '../../src/server/alarms.ts';
 import { Applier } from '../../src/server/applier.ts';
 import { nodeIdOf } from '../../src/server/cluster-ids.ts';
 import { Membership } from '../../src/server/membership.ts';
@@ -51,8 +52,10 @@ function setup() {
   });
   membership.load([member(1n, 'http://a:2380'), member(2n, 'http://b:2380')]);
   const confChanges: number[] = [];
+  const alarms = new Alarms();
   const applier: Applier = new Applier({
     kv: { store: kv, leaseExists: (id) => lessor.exists(id) },
+    alarms,
     lessor,
     lane,
     membership,
@@ -66,7 +69,7 @@ function setup() {
     applied.push(e);
     applier.apply(e);
   };
-  return { clock, store, lessor, kv, lane, membership, applier, apply, proposed, confChanges, setStatus: (s: Partial<Status>) => (status = s), setLeader: (l: boolean) => (leader = l), entries: () => index };
+  return { clock, store, lessor, alarms, kv, lane, membership, applier, apply, proposed, confChanges, setStatus: (s: Partial<Status>) => (status = s), setLeader: (l: boolean) => (leader = l), entries: () => index };
 }
 
 test('each entry applies once, in order: a replayed index changes nothing', () => {
@@ -128,4 +131,31 @@ test("membership checks etcd's rules before proposing anything", async () => {
     s.proposed.map((p) => p.cc?.type ?? Object.keys(p.req ?? {})[0]),
     ['addLearner', 'addNode'],
   );
+});
+
+test('alarms cap the applier on every member alike: NOSPACE refuses what could grow the database, CORRUPT every write', async () => {
+  const s = setup();
+  const put = (key: string) => ({ put: { key, value: 'v', lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } });
+  s.apply(put('a'));
+  s.apply({ alarm: { action: 1, memberID: 9n, alarm: 1 } });
+  assert.equal(s.alarms.has(1), true);
+  const before = s.kv.currentRev;
+  s.apply(put('b'));
+  s.apply({ txn: { compare: [], success: [], failure: [{ requestTxn: { compare: [], success: [{ requestPut: put('c').put }], failure: [] } }] } });
+  s.apply({ leaseGrant: { ID: 1n, TTL: 10 } });
+  assert.equal(s.kv.currentRev, before, 'no put, nested or not, and no lease grant applied');
+  assert.equal(s.lessor.exists(1n), false);
+  s.apply({ deleteRange: { key: 'a', rangeEnd: '', prevKv: false } });
+  assert.equal(s.kv.currentRev, before + 1, 'deletes still apply: they free space');
+  s.apply({ compaction: { revision: s.kv.currentRev, physical: false } });
+  assert.equal(s.kv.compactRev, s.kv.currentRev, 'and compaction');
+  s.apply({ alarm: { action: 2, memberID: 9n, alarm: 1 } });
+  s.apply(put('b'));
+  assert.equal(s.kv.currentRev, before + 2, 'disarmed: writes apply again');
+  s.apply({ alarm: { action: 1, memberID: 9n, alarm: 2 } });
+  s.apply({ deleteRange: { key: 'b', rangeEnd: '', prevKv: false } });
+  assert.equal(s.kv.index.getIndex('b')?.latest?.value, 'v', 'CORRUPT refuses deletes too');
+  s.lane.flush(true);
+  await s.lane.drain();
+  assert.equal(s.store.state.meta.get('alarms'), '[["9",2]]', 'the raised alarms are part of the applied state');
 });

@@ -125,3 +125,30 @@ test('auto-compaction runs on the leader through the log (revision mode, every 5
   assert.equal(store.state.meta.get('compact_rev'), '4');
   await m.close();
 });
+
+test('the quota: a write past it is refused with etcd error and raises NOSPACE; deletes, compaction and disarming bring writes back', async () => {
+  const clock = new FakeClock(1_000);
+  const store = new MemoryStore();
+  const m = await Member.open(store, { name: 'm', clock, quotaBytes: 2_000 });
+  for (let i = 0; i < 50 && !m.isLeader; i++) {
+    clock.advance(100);
+    await settle();
+  }
+  const big = 'x'.repeat(300);
+  let refused: unknown;
+  for (let i = 0; i < 10 && !refused; i++) {
+    await m.propose(put(`k${i}`, big)).catch((e) => (refused = e));
+    clock.advance(1_100); // let the lane commit and the quota measure again
+    await settle();
+  }
+  assert.match(String(refused), /database space exceeded/);
+  assert.deepEqual(m.maintenance.raised(), [{ memberID: m.memberId, alarm: 1 }]);
+  assert.equal(m.healthy(), false, 'an alarm makes /health false, as etcd 3.4');
+  await assert.rejects(m.propose(put('small', 'v')), /database space exceeded/, 'every growing write is refused while the alarm is raised');
+  const del = await m.propose<{ header: { revision: number } }>({ deleteRange: { key: 'k', rangeEnd: 'l', prevKv: false } });
+  await m.propose({ compaction: { revision: del.resp.header.revision, physical: true } });
+  assert.deepEqual(await m.maintenance.alarm(2, m.memberId, 1), [{ memberID: m.memberId, alarm: 1 }]);
+  assert.deepEqual(m.maintenance.raised(), []);
+  await m.propose(put('after', 'v'));
+  await m.close();
+});
