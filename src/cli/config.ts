@@ -18,6 +18,8 @@ export interface Config {
   quotaBackendBytes: number;
   /** Off when undefined (retention 0). */
   autoCompaction?: AutoCompaction;
+  initialCorruptCheck: boolean;
+  corruptCheckTimeMs: number;
   snapshotCount: number;
   logWrites: number;
   maxRequestBytes: number;
@@ -93,6 +95,8 @@ export function toConfig(v: FlagValues): Config {
     heartbeatIntervalMs: positive('heartbeat-interval'),
     electionTimeoutMs: positive('election-timeout'),
     quotaBackendBytes: positive('quota-backend-bytes'),
+    initialCorruptCheck: v['experimental-initial-corrupt-check'] as boolean,
+    corruptCheckTimeMs: (v['experimental-corrupt-check-time'] as string) === '0' ? 0 : parseDuration('experimental-corrupt-check-time', v['experimental-corrupt-check-time'] as string),
     autoCompaction: autoCompactionOf(v['auto-compaction-mode'] as string, v['auto-compaction-retention'] as string),
     snapshotCount: positive('snapshot-count'),
     logWrites: positive('experimental-log-writes'),

@@ -35,6 +35,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-txn-ops', type: 'int', default: '128', help: 'Maximum number of operations permitted in a transaction.' },
   { name: 'auto-compaction-retention', type: 'string', default: '0', help: 'Auto compaction retention (0 = off): in periodic mode hours (a whole number) or a duration such as 30m; in revision mode a number of revisions. Only the leader compacts.' },
   { name: 'auto-compaction-mode', type: 'enum', default: 'periodic', choices: ['periodic', 'revision'], help: "Interpret retention as 'periodic' or 'revision'." },
+  { name: 'experimental-initial-corrupt-check', type: 'bool', default: 'false', help: "Compare this member's key-space hash with its peers' before serving; refuse to start on a difference." },
+  { name: 'experimental-corrupt-check-time', type: 'string', default: '0s', help: "How often the leader compares every member's key-space hash and raises the CORRUPT alarm for one that differs (0s: never)." },
   { name: 'auth-token', type: 'string', default: 'jwt', help: "Auth token type: 'jwt' (edgecd's default, HS256 with a generated key) or 'simple'." },
   { name: 'cors', type: 'string', default: '*', help: 'Comma-separated origins allowed for CORS.' },
   { name: 'cert-file', type: 'string', default: '', help: 'Path to the client server TLS cert file.' },

@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     logWrites: cfg.logWrites,
     autoCompaction: cfg.autoCompaction,
     quotaBackendBytes: cfg.quotaBackendBytes,
+    initialCorruptCheck: cfg.initialCorruptCheck,
+    corruptCheckTimeMs: cfg.corruptCheckTimeMs,
     peerTls: loadTls(cfg.peerTls),
     peerFaultsFile: cfg.peerFaultsFile || undefined,
   });

@@ -11,7 +11,10 @@ import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
 import { Member } from './member.ts';
-import { forwardLease, handOver, peerRoutes, promoteOnLeader } from './peer-link.ts';
+import { AlarmAction } from './alarms.ts';
+import { systemClock } from './clock.ts';
+import { CorruptionCheck, mismatched } from './corruption.ts';
+import { forwardLease, handOver, peerHashes, peerRoutes, promoteOnLeader } from './peer-link.ts';
 import type { Identity } from './recovery.ts';
 import type { AutoCompaction } from './compactor.ts';
 
@@ -35,6 +38,10 @@ export interface BootOptions {
   autoCompaction?: AutoCompaction;
   /** --quota-backend-bytes. */
   quotaBackendBytes?: number;
+  /** --experimental-initial-corrupt-check: compare hashes with the peers before serving. */
+  initialCorruptCheck?: boolean;
+  /** --experimental-corrupt-check-time (0: off): how often the leader compares hashes. */
+  corruptCheckTimeMs?: number;
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
   peerFaultsFile?: string;
@@ -173,6 +180,19 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
     });
     const m = member;
+    if (o.initialCorruptCheck) await initialCorruptCheck(m, peerHttp);
+    const corruption = o.corruptCheckTimeMs
+      ? new CorruptionCheck({
+          clock: systemClock,
+          intervalMs: o.corruptCheckTimeMs,
+          leading: () => m.isLeader,
+          local: () => m.maintenance.hashKV(),
+          peers: (rev) => peerHashes(m, peerHttp, rev),
+          raise: (id, alarm) => m.maintenance.alarm(AlarmAction.ACTIVATE, id, alarm),
+          log: (msg) => console.error(`edgecd: ${msg}`),
+        })
+      : undefined;
+    corruption?.start();
     void publishWhenLed(m, o.name, o.advertiseClientUrls);
     return {
       member: m,
@@ -181,6 +201,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       promoteOnLeader: (id) => promoteOnLeader(m, peerHttp, id),
       handOver: () => handOver(m),
       async close() {
+        corruption?.stop();
         await m.close();
         transport.close();
         peerHttp.close();
@@ -201,5 +222,15 @@ async function publishWhenLed(m: Member, name: string, clientUrls: string[]): Pr
     } catch {
       await new Promise((r) => setTimeout(r, 500));
     }
+  }
+}
+
+/** etcd's initial corruption check: a member whose history differs from a peer's at its revision does not start. */
+async function initialCorruptCheck(m: Member, peers: PeerHttp): Promise<void> {
+  const local = await m.maintenance.hashKV();
+  const bad = mismatched(local, await peerHashes(m, peers, local.revision));
+  if (bad.length) {
+    await m.close();
+    throw new Error(`found data inconsistency with peers ${bad.map((id) => id.toString(16)).join(', ')} at revision ${local.revision}: not starting`);
   }
 }

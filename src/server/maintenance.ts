@@ -1,10 +1,25 @@
+import { Errors } from '../errors.ts';
+import type { KvStore } from '../mvcc/kv-store.ts';
+import type { StateStore } from '../storage/stores.ts';
 import { AlarmAction, type AlarmMember, type Alarms, type AlarmType } from './alarms.ts';
+import type { AppliedLane } from './applied-lane.ts';
 import type { Proposals } from './proposals.ts';
 import type { Quota } from './quota.ts';
 import type { ReadBarrier } from './read-barrier.ts';
 
+export interface HashKV {
+  hash: number;
+  compactRevision: number;
+  /** The revision hashed up to. */
+  revision: number;
+}
+
 export interface MaintenanceOptions {
   alarms: Alarms;
+  kv: KvStore;
+  lane: AppliedLane;
+  state: StateStore;
+  appliedIndex(): number;
   proposals: Proposals;
   reads: ReadBarrier;
   quota?: Quota;
@@ -42,6 +57,25 @@ export class Maintenance {
 
   databaseSize(): Promise<number> {
     return this.o.databaseSize();
+  }
+
+  /**
+   * etcd's HashKV: a hash of the key space's history up to rev (0: now) as compaction leaves it,
+   * the same on every member that applied the same log, so a member whose rows diverged is found.
+   */
+  async hashKV(rev = 0): Promise<HashKV> {
+    const { kv, lane } = this.o;
+    for (;;) {
+      const revision = rev > 0 ? rev : kv.currentRev;
+      if (revision > kv.currentRev) throw Errors.futureRev();
+      const compactRevision = kv.compactRev;
+      if (revision < compactRevision) throw Errors.compacted();
+      // Every row up to the revision is in the tables once the applied state up to now is.
+      await lane.flushedTo(this.o.appliedIndex(), () => false);
+      const hash = await this.o.state.hashKV(revision, compactRevision);
+      // A compaction committed meanwhile may have deleted rows this hash counted on: hash again.
+      if (kv.compactRev === compactRevision) return { hash, compactRevision, revision };
+    }
   }
 
   get quotaBytes(): number | undefined {

@@ -191,7 +191,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       onCompact: (rev, err) => console.log(err ? `edgecd: auto-compaction at revision ${rev} failed: ${(err as Error).message}` : `edgecd: auto-compaction at revision ${rev}`),
     });
 
-  const maintenance = new Maintenance({ alarms, proposals, reads, quota, databaseSize: () => store.state.databaseSize() });
+  const maintenance = new Maintenance({ alarms, kv, lane, state: store.state, appliedIndex: () => applier.index, proposals, reads, quota, databaseSize: () => store.state.databaseSize() });
 
   return { kv, kvCtx, lessor, alarms, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
 }

@@ -3,6 +3,9 @@ import { Errors, EtcdError } from '../errors.ts';
 import type { PeerHttp } from '../transport/peer-http.ts';
 import { peerApp } from '../transport/peer-server.ts';
 import { PEER_HEADERS } from '../transport/peers.ts';
+import type { MemberRow } from '../storage/rows.ts';
+import type { PeerHash } from './corruption.ts';
+import type { HashKV } from './maintenance.ts';
 import type { Member } from './member.ts';
 
 /**
@@ -24,19 +27,34 @@ export function peerRoutes(member: Member, snapshotDir: string): Hono {
         if (!member.isLeader) throw Errors.notLeader();
         return { ttl: kind === 'renew' ? await member.renewLease(id) : (await member.leaseTimeToLive(id)).ttl };
       },
+      hashKV: (revision) => member.maintenance.hashKV(revision),
     },
     snapshotDir,
   );
 }
 
-/** Asks the leader's peer endpoint; its refusal comes back as the leader's etcd error. */
-async function askLeader(m: Member, peers: PeerHttp, route: string, body: unknown, timeoutMs?: number): Promise<Record<string, unknown>> {
-  const leader = m.members.get(m.leaderId);
-  if (!leader || leader.peerUrls.length === 0) throw Errors.noLeader();
-  const r = await peers.request('POST', `${leader.peerUrls[0]}${route}`, { [PEER_HEADERS.cluster]: m.clusterId.toString(), 'content-type': 'application/json' }, JSON.stringify(body), timeoutMs);
+/** Asks a member's peer endpoint; its refusal comes back as that member's etcd error. */
+async function askPeer(m: Member, peers: PeerHttp, to: MemberRow | undefined, route: string, body: unknown, timeoutMs?: number): Promise<Record<string, unknown>> {
+  if (!to || to.peerUrls.length === 0) throw Errors.noLeader();
+  const r = await peers.request('POST', `${to.peerUrls[0]}${route}`, { [PEER_HEADERS.cluster]: m.clusterId.toString(), 'content-type': 'application/json' }, JSON.stringify(body), timeoutMs);
   const answer = JSON.parse(r.body) as { ok: boolean; code?: number; message?: string };
   if (!answer.ok) throw new EtcdError((answer.code ?? 2) as 2, answer.message ?? `${route} failed`);
   return answer;
+}
+
+const askLeader = (m: Member, peers: PeerHttp, route: string, body: unknown, timeoutMs?: number) => askPeer(m, peers, m.members.get(m.leaderId), route, body, timeoutMs);
+
+/** Every other member's key-space hash at a revision (a member that cannot answer is left out with its error). */
+export function peerHashes(m: Member, peers: PeerHttp, revision: number): Promise<PeerHash[]> {
+  const others = m.memberList().filter((p) => p.id !== m.memberId);
+  return Promise.all(
+    others.map((p) =>
+      askPeer(m, peers, p, '/raft/hashkv', { revision: String(revision) }, m.requestTimeoutMs).then(
+        (r) => ({ id: p.id, result: r as unknown as HashKV }),
+        (error: unknown) => ({ id: p.id, error }),
+      ),
+    ),
+  );
 }
 
 /** A follower cannot answer for the leader's clock: keep-alives and TTL questions go to the leader. */

@@ -115,6 +115,15 @@ export class PgStateStore implements StateStore {
       tombstone: r.tombstone,
     }));
   }
+  async hashKV(rev: number, compactRev: number): Promise<number> {
+    // An order-free sum of per-row hashes: one pass in the database, no row leaves it.
+    const rows = await this.sql`SELECT coalesce(sum(('x' || substr(md5(k.main || '/' || k.sub || '/' || encode(k.key, 'hex') || '/' || encode(k.value, 'hex')
+          || '/' || k.create_rev || '/' || k.version || '/' || k.lease || '/' || k.tombstone), 1, 8))::bit(32)::bigint), 0)::text AS h
+      FROM kv k WHERE k.main <= ${rev} AND (k.main > ${compactRev} OR (NOT k.tombstone AND NOT EXISTS (
+        SELECT 1 FROM kv n WHERE md5(n.key) = md5(k.key) AND n.key = k.key AND n.main <= ${compactRev} AND (n.main, n.sub) > (k.main, k.sub))))`;
+    return Number(BigInt(rows[0].h) % 4294967296n);
+  }
+
   exportSnapshot(write: (line: string) => Promise<void>): Promise<number> {
     return exportSnapshot(this.sql, write);
   }

@@ -26,6 +26,12 @@ export interface StateStore {
   values(revs: { main: number; sub: number }[]): Promise<Map<string, { value: string; lease: bigint }>>;
   /** Rows with after < main <= until, oldest first, at most limit. */
   rowsBetween(after: number, until: number, limit: number): Promise<RevisionRow[]>;
+  /**
+   * A hash of the key space's history up to rev as compaction at compactRev leaves it (each key's
+   * newest revision at or below it unless a tombstone, and every later one), whatever rows the
+   * database still holds physically: equal on members that applied the same log.
+   */
+  hashKV(rev: number, compactRev: number): Promise<number>;
   /** Streams the whole applied state, at one applied index, as lines a follower installs. */
   exportSnapshot(write: (line: string) => Promise<void>): Promise<number>;
   databaseSize(): Promise<number>;

@@ -20,6 +20,8 @@ export interface PeerHandler {
   promote(id: bigint): Promise<unknown>;
   /** A follower forwards keep-alives and TTL questions to the leader. */
   lease(kind: 'renew' | 'ttl', id: bigint): Promise<{ ttl: number }>;
+  /** The leader compares members' key-space hashes at one revision (corruption checks). */
+  hashKV(revision: number): Promise<{ hash: number; compactRevision: number; revision: number }>;
 }
 
 /**
@@ -94,28 +96,20 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
 
   app.get('/raft/members', (c) => c.json({ clusterId: h.clusterId().toString(), members: h.members() }));
 
-  app.post('/raft/lease', async (c) => {
-    if (c.req.header(PEER_HEADERS.cluster) !== h.clusterId().toString()) return c.text('cluster ID mismatch', 412);
-    const { kind, id } = (await c.req.json()) as { kind: 'renew' | 'ttl'; id: string };
-    try {
-      return c.json({ ok: true, ...(await h.lease(kind, BigInt(id))) });
-    } catch (err) {
-      const e = err as { code?: number; message?: string };
-      return c.json({ ok: false, code: e.code ?? 2, message: e.message ?? String(err) }, 400);
-    }
-  });
-
-  app.post('/raft/promote', async (c) => {
-    const bad = c.req.header(PEER_HEADERS.cluster) !== h.clusterId().toString();
-    if (bad) return c.text('cluster ID mismatch', 412);
-    const { id } = (await c.req.json()) as { id: string };
-    try {
-      return c.json({ ok: true, members: await h.promote(BigInt(id)) });
-    } catch (err) {
-      const e = err as { code?: number; message?: string };
-      return c.json({ ok: false, code: e.code ?? 2, message: e.message ?? String(err) }, 400);
-    }
-  });
+  // Questions one member asks another: the answer, or the etcd error the asked member refused with.
+  const ask = (route: string, fn: (body: Record<string, string>) => Promise<Record<string, unknown>>) =>
+    app.post(route, async (c) => {
+      if (c.req.header(PEER_HEADERS.cluster) !== h.clusterId().toString()) return c.text('cluster ID mismatch', 412);
+      try {
+        return c.json({ ok: true, ...(await fn((await c.req.json()) as Record<string, string>)) });
+      } catch (err) {
+        const e = err as { code?: number; message?: string };
+        return c.json({ ok: false, code: e.code ?? 2, message: e.message ?? String(err) }, 400);
+      }
+    });
+  ask('/raft/lease', async ({ kind, id }) => h.lease(kind as 'renew' | 'ttl', BigInt(id)));
+  ask('/raft/promote', async ({ id }) => ({ members: await h.promote(BigInt(id)) }));
+  ask('/raft/hashkv', async ({ revision }) => ({ ...(await h.hashKV(Number(revision))) }));
   return app;
 }
 

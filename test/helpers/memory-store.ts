@@ -166,6 +166,21 @@ export class MemoryStateStore implements StateStore {
       .map((r) => ({ ...r }));
   }
 
+  /** The same rows as the Postgres store hashes, with a simpler hash: equal states, equal hashes. */
+  async hashKV(rev: number, compactRev: number): Promise<number> {
+    const rows = [...this.rows.values()].filter((r) => r.main <= rev);
+    const newest = new Map<string, RevisionRow>();
+    for (const r of rows) if (r.main <= compactRev && (!newest.has(r.key) || r.main > newest.get(r.key)!.main || (r.main === newest.get(r.key)!.main && r.sub > newest.get(r.key)!.sub))) newest.set(r.key, r);
+    let h = 0;
+    for (const r of rows) {
+      if (r.main <= compactRev && (r.tombstone || newest.get(r.key) !== r)) continue;
+      let rh = 0;
+      for (const ch of `${r.main}/${r.sub}/${r.key}/${r.value}/${r.createRev}/${r.version}/${r.lease}/${r.tombstone}`) rh = (rh * 31 + ch.charCodeAt(0)) >>> 0;
+      h = (h + rh) >>> 0;
+    }
+    return h;
+  }
+
   async exportSnapshot(write: (line: string) => Promise<void>): Promise<number> {
     await write(JSON.stringify({ meta: Object.fromEntries(this.meta) }));
     return Number(this.meta.get('consistent_index') ?? 0);
