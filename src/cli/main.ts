@@ -4,6 +4,7 @@ import { bootMember } from '../server/boot.ts';
 import { readFileSync } from 'node:fs';
 import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
+import { snapshotCommand } from './snapshot.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 function loadTls(t: TlsFiles) {
@@ -12,6 +13,15 @@ function loadTls(t: TlsFiles) {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'snapshot') {
+    try {
+      await snapshotCommand(process.argv.slice(3));
+    } catch (err) {
+      console.error(`edgecd: ${(err as Error).message}`);
+      process.exit(err instanceof FlagError ? 2 : 1);
+    }
+    return;
+  }
   let cfg;
   try {
     const args = parseFlags(process.argv.slice(2), process.env);

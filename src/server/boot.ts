@@ -1,15 +1,13 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Hono } from 'hono';
-import { connect } from '../storage/db.ts';
-import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
 import { pgMemberStore } from '../storage/member-store.ts';
 import type { MemberRow } from '../storage/rows.ts';
 import { PeerFaults } from '../transport/peer-faults.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
-import { clusterIdFor, memberIdFor, nodeIdOf, parseInitialCluster } from './cluster-ids.ts';
+import { newClusterIdentity, nodeIdOf, parseInitialCluster, sameUrls } from './cluster-ids.ts';
+import { openDatabase } from './database.ts';
 import { Member } from './member.ts';
 import { AlarmAction } from './alarms.ts';
 import { systemClock } from './clock.ts';
@@ -60,26 +58,6 @@ export interface Booted {
   close(): Promise<void>;
 }
 
-const sameUrls = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
-
-/** Who this member is in a new cluster: every member computes the same ids from the same flags. */
-function newClusterIdentity(o: BootOptions): Identity {
-  const cluster = parseInitialCluster(o.initialCluster);
-  const initialMembers: MemberRow[] = [...cluster].map(([name, urls]) => ({
-    id: memberIdFor(urls, o.initialClusterToken),
-    name,
-    peerUrls: urls,
-    // Client URLs are published through the log once the member runs, so every member agrees.
-    clientUrls: [],
-    isLearner: false,
-  }));
-  const self = initialMembers.find((m) => m.name === o.name);
-  if (!self) throw new Error(`--initial-cluster has no member named "${o.name}"`);
-  if (!sameUrls(self.peerUrls, o.initialAdvertisePeerUrls)) {
-    throw new Error(`--initial-cluster gives ${o.name} the peer URLs ${self.peerUrls.join(',')} but --initial-advertise-peer-urls says ${o.initialAdvertisePeerUrls.join(',')}`);
-  }
-  return { memberId: self.id, clusterId: clusterIdFor(initialMembers.map((m) => m.id)), self, initialMembers };
-}
 
 /**
  * A member that starts a "new" cluster with an empty database, while its peers already know it
@@ -138,19 +116,10 @@ async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identit
 
 /** Opens the member's database (its Postgres, or embedded PGlite under the data dir), recovers, and wires the transport. */
 export async function bootMember(o: BootOptions): Promise<Booted> {
-  let embedded: EmbeddedPostgres | undefined;
-  let url = o.databaseUrl;
-  // The log lane and the applied lane each commit on a connection of their own; reads (history, snapshots) share two more.
-  let clientOpts: { max: number; appliedLane?: boolean } = { max: 2, appliedLane: true };
-  mkdirSync(o.dataDir, { recursive: true });
-  if (!url) {
-    embedded = await startEmbedded(path.join(o.dataDir, 'pg'));
-    url = embedded.url;
-    clientOpts = EMBEDDED_CLIENT_OPTIONS;
-  }
+  const db = await openDatabase(o.dataDir, o.databaseUrl);
+  const embedded = db.embedded;
   try {
-    const conn = await connect(url, clientOpts);
-    const store = pgMemberStore(conn);
+    const store = pgMemberStore(db.conn);
     const known = await store.state.getMeta('member_id');
     let identity: Identity | undefined;
     const peerHttp = new PeerHttp(o.peerTls, o.peerFaultsFile ? new PeerFaults(o.peerFaultsFile) : undefined);
@@ -209,7 +178,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       },
     };
   } catch (err) {
-    await embedded?.stop();
+    await db.close();
     throw err;
   }
 }
@@ -234,3 +203,6 @@ async function initialCorruptCheck(m: Member, peers: PeerHttp): Promise<void> {
     throw new Error(`found data inconsistency with peers ${bad.map((id) => id.toString(16)).join(', ')} at revision ${local.revision}: not starting`);
   }
 }
+
+export { restoreMember, type RestoreOptions } from './restore.ts';
+export { inspectSnapshot, type SnapshotStatus } from '../storage/snapshot-file.ts';

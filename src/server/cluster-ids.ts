@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { MemberRow } from '../storage/rows.ts';
 
 /**
  * Member and cluster ids derived as etcd derives them, so every member of a new cluster computes
@@ -36,4 +37,36 @@ export function parseInitialCluster(s: string): Map<string, string[]> {
     out.set(name, [...(out.get(name) ?? []), url]);
   }
   return out;
+}
+
+/** Who this member is and, for a brand-new member, how its cluster starts. */
+export interface Identity {
+  memberId: bigint;
+  clusterId: bigint;
+  self: MemberRow;
+  /** Members of a new cluster (this one included): bootstraps the log on first start. */
+  initialMembers?: MemberRow[];
+  /** A joining member's view of the cluster, until a snapshot brings the real one. */
+  knownMembers?: MemberRow[];
+}
+
+export const sameUrls = (a: string[], b: string[]) => JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
+/** Who this member is in a new cluster: every member computes the same ids from the same flags. */
+export function newClusterIdentity(o: { name: string; initialCluster: string; initialClusterToken: string; initialAdvertisePeerUrls: string[] }): Identity {
+  const cluster = parseInitialCluster(o.initialCluster);
+  const initialMembers: MemberRow[] = [...cluster].map(([name, urls]) => ({
+    id: memberIdFor(urls, o.initialClusterToken),
+    name,
+    peerUrls: urls,
+    // Client URLs are published through the log once the member runs, so every member agrees.
+    clientUrls: [],
+    isLearner: false,
+  }));
+  const self = initialMembers.find((m) => m.name === o.name);
+  if (!self) throw new Error(`--initial-cluster has no member named "${o.name}"`);
+  if (!sameUrls(self.peerUrls, o.initialAdvertisePeerUrls)) {
+    throw new Error(`--initial-cluster gives ${o.name} the peer URLs ${self.peerUrls.join(',')} but --initial-advertise-peer-urls says ${o.initialAdvertisePeerUrls.join(',')}`);
+  }
+  return { memberId: self.id, clusterId: clusterIdFor(initialMembers.map((m) => m.id)), self, initialMembers };
 }

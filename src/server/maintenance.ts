@@ -1,5 +1,6 @@
 import { Errors } from '../errors.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
+import { sealing } from '../storage/snapshot-file.ts';
 import type { StateStore } from '../storage/stores.ts';
 import { AlarmAction, type AlarmMember, type Alarms, type AlarmType } from './alarms.ts';
 import type { AppliedLane } from './applied-lane.ts';
@@ -57,6 +58,18 @@ export class Maintenance {
 
   databaseSize(): Promise<number> {
     return this.o.databaseSize();
+  }
+
+  /**
+   * etcd's Snapshot: the whole applied state as sealed lines (see storage/snapshot-file.ts), read at
+   * one applied index once everything applied so far is in the tables. `edgecd snapshot restore`
+   * starts a new cluster from it.
+   */
+  async snapshot(write: (line: string) => Promise<void>): Promise<void> {
+    await this.o.lane.drain();
+    const out = sealing(write);
+    await this.o.state.exportSnapshot(out.write);
+    await out.seal();
   }
 
   /**

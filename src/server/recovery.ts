@@ -5,19 +5,10 @@ import type { Alarms } from './alarms.ts';
 import { bootstrapMemoryStorage, MemoryStorage, mulberry32, RawNode } from '../raft/index.ts';
 import type { MemberRow } from '../storage/rows.ts';
 import type { MemberStore, StateStore } from '../storage/stores.ts';
-import { nodeIdOf } from './cluster-ids.ts';
-import { toRaftEntry } from './log-lane.ts';
+import { type Identity, nodeIdOf } from './cluster-ids.ts';
 
-/** Who this member is and, for a brand-new member, how its cluster starts. */
-export interface Identity {
-  memberId: bigint;
-  clusterId: bigint;
-  self: MemberRow;
-  /** Members of a new cluster (this one included): bootstraps the log on first start. */
-  initialMembers?: MemberRow[];
-  /** A joining member's view of the cluster, until a snapshot brings the real one. */
-  knownMembers?: MemberRow[];
-}
+export type { Identity } from './cluster-ids.ts';
+import { toRaftEntry } from './log-lane.ts';
 
 export interface StateTargets {
   kv: KvStore;
