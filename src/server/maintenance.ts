@@ -60,6 +60,12 @@ export class Maintenance {
     return this.o.databaseSize();
   }
 
+  /** etcd's Defragment, for this member's database only; the quota is measured again after it. */
+  async defragment(): Promise<void> {
+    await this.o.state.defragment();
+    await this.o.quota?.refresh();
+  }
+
   /**
    * etcd's Snapshot: the whole applied state as sealed lines (see storage/snapshot-file.ts), read at
    * one applied index once everything applied so far is in the tables. `edgecd snapshot restore`

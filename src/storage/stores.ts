@@ -35,6 +35,8 @@ export interface StateStore {
   /** Streams the whole applied state, at one applied index, as lines a follower installs. */
   exportSnapshot(write: (line: string) => Promise<void>): Promise<number>;
   databaseSize(): Promise<number>;
+  /** Gives the space of deleted rows back (etcd's defragment); may hold the applied state's tables while it runs, never the log. */
+  defragment(): Promise<void>;
 }
 
 /** A member's storage: both lanes over one database. */

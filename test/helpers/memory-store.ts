@@ -186,6 +186,12 @@ export class MemoryStateStore implements StateStore {
     return Number(this.meta.get('consistent_index') ?? 0);
   }
 
+  defrags = 0;
+
+  async defragment() {
+    this.defrags++;
+  }
+
   async databaseSize() {
     let n = 0;
     for (const r of this.rows.values()) n += r.key.length + r.value.length + 40;
