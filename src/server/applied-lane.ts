@@ -16,6 +16,8 @@ export interface AppliedLaneOptions {
   revision(): number;
   fail(err: unknown): void;
   failed(): boolean;
+  /** Told how long each commit took (etcd's backend commit duration). */
+  committed?: (seconds: number) => void;
 }
 
 /**
@@ -110,6 +112,7 @@ export class AppliedLane {
         this.leaseOps = [];
         this.memberOps = [];
         const applied = this.o.appliedIndex();
+        const t0 = performance.now();
         await this.o.store.commitApplied({
           rows,
           compactions: compactions.map((c) => c.rev),
@@ -120,6 +123,7 @@ export class AppliedLane {
           revision: this.o.revision(),
           compactRev: compactions.length ? compactions[compactions.length - 1].rev : undefined,
         });
+        this.o.committed?.((performance.now() - t0) / 1000);
         this.persisted = applied;
         for (const r of rows) this.unflushed.delete(revKey(r));
         for (const c of compactions) c.done();

@@ -7,6 +7,8 @@ import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { newClusterIdentity, nodeIdOf, parseInitialCluster, sameUrls } from './cluster-ids.ts';
+import { Metrics } from '../metrics/metrics.ts';
+import { ETCD_VERSION } from '../version.ts';
 import { openDatabase } from './database.ts';
 import { Member } from './member.ts';
 import { AlarmAction } from './alarms.ts';
@@ -47,6 +49,8 @@ export interface BootOptions {
 
 export interface Booted {
   member: Member;
+  /** The member's metrics (etcd's names), for /metrics. */
+  metrics: Metrics;
   transport: Transport;
   /** The routes the peer listener serves (raft messages, snapshots, leader-only questions). */
   peerApp: Hono;
@@ -126,10 +130,14 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o, peerHttp);
     if (identity?.initialMembers && identity.initialMembers.length > 1) await refuseIfBootstrapped(o, identity.self, peerHttp);
     let member: Member | undefined;
+    const metrics = new Metrics();
+    const peerLabel = (nodeId: string) => BigInt(`0x${nodeId}`).toString(16);
     const clusterId = () => (member?.clusterId ?? identity?.clusterId ?? 0n).toString();
     const transport = new Transport(nodeIdOf(identity?.memberId ?? BigInt(known!)), clusterId, {
       unreachable: (id) => member?.reportUnreachable(id),
       snapshotDone: (id, ok) => member?.reportSnapshot(id, ok),
+      sendFailed: (id) => metrics.peerSentFailures.inc({ To: peerLabel(id) }),
+      roundTrip: (id, s) => metrics.peerRoundTrip.observe({ To: peerLabel(id) }, s),
       sendSnapshot: (peer, m) => sendSnapshot(peer, m, clusterId(), (write) => member!.exportSnapshot(m.snapshot!.metadata.index, write), peerHttp),
     }, peerHttp);
     member = await Member.open(store, {
@@ -141,6 +149,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       logRetention: o.snapshotCount,
       autoCompaction: o.autoCompaction,
       quotaBytes: o.quotaBackendBytes,
+      metrics,
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
       send: (msgs) => transport.send(msgs),
       // pglite-socket loses acknowledged commits of pipelined statements to a kill (the crash test
@@ -149,6 +158,24 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
     });
     const m = member;
+    metrics.watchMember(
+      {
+        memberIdHex: () => m.memberId.toString(16),
+        hasLeader: () => m.leaderId !== 0n,
+        isLeader: () => m.isLeader,
+        isLearner: () => m.isLearner,
+        committed: () => m.raftStatus().commit,
+        applied: () => m.appliedIndex,
+        pending: () => m.maintenance.pendingProposals(),
+        dbSize: () => m.maintenance.databaseSize(),
+        dbSizeInUse: () => m.maintenance.databaseSize(),
+        quotaBytes: () => m.maintenance.quotaBytes ?? 0,
+      },
+      ETCD_VERSION.etcdserver,
+    );
+    // etcd probes every peer every 5 s for the round-trip histogram.
+    const prober = setInterval(() => void transport.probe(), 5000);
+    prober.unref();
     if (o.initialCorruptCheck) await initialCorruptCheck(m, peerHttp);
     const corruption = o.corruptCheckTimeMs
       ? new CorruptionCheck({
@@ -165,11 +192,13 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     void publishWhenLed(m, o.name, o.advertiseClientUrls);
     return {
       member: m,
+      metrics,
       transport,
       peerApp: peerRoutes(m, path.join(o.dataDir, 'snap')),
       promoteOnLeader: (id) => promoteOnLeader(m, peerHttp, id),
       handOver: () => handOver(m),
       async close() {
+        clearInterval(prober);
         corruption?.stop();
         await m.close();
         transport.close();

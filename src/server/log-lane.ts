@@ -22,6 +22,8 @@ export class LogLane {
   constructor(
     private readonly store: LogStore,
     private readonly applied: AppliedLane,
+    /** Told how long each synchronous commit took (etcd's WAL fsync duration). */
+    private readonly synced?: (seconds: number) => void,
   ) {}
 
   /**
@@ -42,6 +44,7 @@ export class LogLane {
     const flushes = this.applied.persisted;
     // Raft says whether this batch must be on disk first (entries, term or vote); a commit index alone need not.
     const sync = rd.mustSync || !!snapshot || !!installFrom;
+    const t0 = performance.now();
     await this.store.commitLog({
       sync,
       entries: entries.map(toStoredEntry),
@@ -51,6 +54,7 @@ export class LogLane {
       truncateLogTo: snapshot && !installFrom ? snapshot.index : undefined,
       installFrom,
     });
+    if (sync) this.synced?.((performance.now() - t0) / 1000);
     // A synchronous commit flushes the WAL up to itself, so applied state committed before it is on disk.
     if (installFrom) this.applied.durable = this.applied.persisted;
     else if (sync && flushes > this.applied.durable) this.applied.durable = flushes;

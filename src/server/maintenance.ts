@@ -97,6 +97,11 @@ export class Maintenance {
     }
   }
 
+  /** Proposals of this member waiting for their entry to apply. */
+  pendingProposals(): number {
+    return this.o.proposals.pending;
+  }
+
   get quotaBytes(): number | undefined {
     return this.o.quota?.bytes;
   }

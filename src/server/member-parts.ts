@@ -8,6 +8,7 @@ import type { KvContext } from './apply-kv.ts';
 import { AppliedLane } from './applied-lane.ts';
 import { Applier } from './applier.ts';
 import { AlarmAction, Alarms, AlarmType } from './alarms.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { Clock } from './clock.ts';
 import { Maintenance } from './maintenance.ts';
 import { Quota } from './quota.ts';
@@ -48,6 +49,8 @@ export interface MemberOptions {
   autoCompaction?: AutoCompaction;
   /** --quota-backend-bytes (none: no quota). */
   quotaBytes?: number;
+  /** Where the member's parts report (etcd's metrics). */
+  metrics?: Metrics;
   clock?: Clock;
 }
 
@@ -88,6 +91,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     revision: () => kv.currentRev,
     fail: h.fail,
     failed: h.failed,
+    committed: o.metrics && ((s) => o.metrics!.backendCommit.observe(s)),
   });
   // Every write's changes leave the store here: leases follow their keys, the rows go to the
   // database, watchers hear of them, all before the writer is answered.
@@ -124,6 +128,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     timeoutMs: o.requestTimeout,
     retryMs: o.heartbeat,
     admit,
+    failed: o.metrics && (() => o.metrics!.proposalsFailed.inc()),
   });
   const reads = new ReadBarrier({
     clock,
@@ -169,13 +174,14 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       selfNode,
       term,
       logWrites: o.logWrites ?? 1,
-      log: new LogLane(store.log, lane),
+      log: new LogLane(store.log, lane, o.metrics && ((s) => o.metrics!.walFsync.observe(s))),
       lane,
       retention: new LogRetention({ storage, count: o.logRetention ?? 100_000, persisted: () => lane.persisted, durable: () => lane.durable }),
       reads,
       applier,
       send: o.send,
       leadershipChanged: (leading) => leases.leadershipChanged(leading),
+      newLeader: o.metrics && (() => o.metrics!.leaderChanges.inc()),
       reload: h.reload,
       fail: h.fail,
       failed: h.failed,

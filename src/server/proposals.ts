@@ -25,6 +25,8 @@ export interface ProposalsOptions {
   timeoutMs: number;
   /** How long to wait before proposing again when raft dropped the proposal (no leader yet). */
   retryMs: number;
+  /** Told of each proposal that failed: timed out, dropped or refused (not one its entry answered). */
+  failed?: () => void;
   /** Checks a write before it is proposed (the quota); may refuse it by throwing. */
   admit?: (req: Omit<RaftRequest, 'id'>) => void | Promise<void>;
 }
@@ -82,6 +84,10 @@ export class Proposals {
     this.wait.failAll(err);
   }
 
+  get pending(): number {
+    return this.wait.size;
+  }
+
   private nextId(): string {
     return `${this.o.idPrefix}-${(this.seq++).toString(36)}`;
   }
@@ -90,7 +96,10 @@ export class Proposals {
     if (this.o.stopped()) return Promise.reject(Errors.stopped());
     const { clock } = this.o;
     const deadline = clock.now() + this.o.timeoutMs;
-    const answer = this.wait.register(id, this.o.timeoutMs, () => (this.o.leaderKnown() ? Errors.requestTimeout() : Errors.noLeader()));
+    const answer = this.wait.register(id, this.o.timeoutMs, () => {
+      this.o.failed?.();
+      return this.o.leaderKnown() ? Errors.requestTimeout() : Errors.noLeader();
+    });
     // Without a known leader raft drops the proposal: try again until the deadline.
     const attempt = () => {
       if (!this.wait.has(id)) return;
@@ -102,6 +111,7 @@ export class Proposals {
           clock.setTimeout(attempt, this.o.retryMs);
           return;
         }
+        this.o.failed?.();
         this.wait.fail(id, err instanceof RaftError ? Errors.noLeader() : err);
       }
     };

@@ -22,6 +22,8 @@ export interface RaftLoopOptions {
   send?: (messages: Message[]) => void;
   /** This member started or stopped leading, as raft's soft state says. */
   leadershipChanged(leading: boolean): void;
+  /** Another leader became known (etcd counts these as leader changes seen). */
+  newLeader?: () => void;
   /** A snapshot from the leader replaced the tables: rebuild the in-memory state from them. */
   reload(): Promise<void>;
   fail(err: unknown): void;
@@ -152,6 +154,7 @@ export class RaftLoop {
   private takeSoftState(rd: Ready): void {
     if (!rd.softState) return;
     const wasLeader = this.isLeader;
+    if (rd.softState.lead !== '' && rd.softState.lead !== this.leader) this.o.newLeader?.();
     this.leader = rd.softState.lead;
     if (this.isLeader !== wasLeader) this.o.leadershipChanged(this.isLeader);
   }

@@ -94,6 +94,7 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
     return c.body(null, 204);
   });
 
+  app.get('/raft/probe', (c) => c.body(null, 204));
   app.get('/raft/members', (c) => c.json({ clusterId: h.clusterId().toString(), members: h.members() }));
 
   // Questions one member asks another: the answer, or the etcd error the asked member refused with.

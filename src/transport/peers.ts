@@ -20,6 +20,10 @@ export interface TransportHooks {
   /** A snapshot message needs the state machine's data streamed: returns when done. */
   sendSnapshot(peer: PeerTarget, m: Message): Promise<void>;
   snapshotDone(id: string, ok: boolean): void;
+  /** Messages to the peer were lost: a full queue, or a stream that broke (etcd's peer send failures). */
+  sendFailed?: (id: string) => void;
+  /** A probe's round trip to the peer, in seconds. */
+  roundTrip?: (id: string, seconds: number) => void;
 }
 
 export const PEER_HEADERS = { cluster: 'x-edgecd-cluster-id', from: 'x-edgecd-from', to: 'x-edgecd-to' };
@@ -59,7 +63,10 @@ class PeerQueue {
         });
       return;
     }
-    if (this.queue.length >= MAX_QUEUE) return;
+    if (this.queue.length >= MAX_QUEUE) {
+      this.hooks.sendFailed?.(this.target.id);
+      return;
+    }
     this.queue.push(toWire(m));
     // Everything pushed in this turn of the event loop goes out as one line.
     if (!this.scheduled) {
@@ -117,6 +124,7 @@ class PeerQueue {
         this.stream = undefined;
         this.urlIndex++;
         this.retryAt = Date.now() + RETRY_MS;
+        this.hooks.sendFailed?.(this.target.id);
         this.hooks.unreachable(this.target.id);
         if (this.queue.length) this.flush();
       },
@@ -176,6 +184,24 @@ export class Transport {
 
   peer(id: string): PeerTarget | undefined {
     return this.peers.get(id)?.target;
+  }
+
+  /** Measures the round trip to every peer once (etcd probes every 5 s): a failed probe counts as a send failure. */
+  async probe(): Promise<void> {
+    await Promise.all(
+      [...this.peers.values()].map(async (q) => {
+        const url = q.target.urls[0];
+        if (!url) return;
+        const t0 = performance.now();
+        try {
+          const r = await this.http.request('GET', `${url}/raft/probe`, { [PEER_HEADERS.cluster]: this.clusterId() }, undefined, 5000);
+          if (r.status !== 204) throw new Error(`probe answered ${r.status}`);
+          this.hooks.roundTrip?.(q.target.id, (performance.now() - t0) / 1000);
+        } catch {
+          this.hooks.sendFailed?.(q.target.id);
+        }
+      }),
+    );
   }
 
   /** Closes every stream; nothing is sent afterwards. */
