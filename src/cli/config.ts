@@ -27,6 +27,7 @@ export interface Config {
   authToken: string;
   cors: string;
   logLevel: string;
+  logOutputs: string[];
   watchProgressIntervalMs: number;
   watchBufferBytes: number;
   watchSlowTimeoutMs: number;
@@ -105,6 +106,7 @@ export function toConfig(v: FlagValues): Config {
     authToken: v['auth-token'] as string,
     cors: v['cors'] as string,
     logLevel: v['log-level'] as string,
+    logOutputs: (v['log-outputs'] as string).split(',').map((s) => s.trim()).filter(Boolean),
     watchProgressIntervalMs: parseDuration('experimental-watch-progress-notify-interval', v['experimental-watch-progress-notify-interval'] as string),
     watchBufferBytes: positive('watch-stream-buffer-bytes'),
     watchSlowTimeoutMs: parseDuration('watch-slow-timeout', v['watch-slow-timeout'] as string),

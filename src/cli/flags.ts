@@ -50,7 +50,8 @@ export const FLAGS: FlagSpec[] = [
   { name: 'experimental-watch-progress-notify-interval', type: 'string', default: '10m', help: 'Duration of periodic watch progress notifications.' },
   { name: 'watch-stream-buffer-bytes', type: 'int', default: '1048576', help: 'Bytes a watch stream may hold unsent before its watchers fall behind and catch up from history.' },
   { name: 'watch-slow-timeout', type: 'string', default: '60s', help: 'How long a watch stream may stay over its buffer before it is cut off.' },
-  { name: 'log-level', type: 'enum', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'Log level.' },
+  { name: 'log-level', type: 'enum', default: 'info', choices: ['debug', 'info', 'warn', 'error'], help: 'Log level: structured JSON lines at this level and above.' },
+  { name: 'log-outputs', type: 'string', default: 'default', help: "Where logs go, comma-separated: 'default' or 'stderr', 'stdout', or file paths (appended to)." },
   { name: 'experimental-peer-faults', type: 'string', default: '', help: 'For tests only: a JSON file of drop/delay rules for outgoing peer requests, re-read when it changes (see src/transport/peer-faults.ts).', env: 'EDGECD_PEER_FAULTS' },
 ];
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
 import { snapshotCommand } from './snapshot.ts';
+import { createLogger } from '../logging/logger.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 function loadTls(t: TlsFiles) {
@@ -41,26 +42,34 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const booted = await bootMember({
-    name: cfg.name,
-    dataDir: cfg.dataDir,
-    databaseUrl: cfg.databaseUrl,
-    initialCluster: cfg.initialCluster,
-    initialClusterState: cfg.initialClusterState,
-    initialClusterToken: cfg.initialClusterToken,
-    initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls,
-    advertiseClientUrls: cfg.advertiseClientUrls,
-    heartbeatMs: cfg.heartbeatIntervalMs,
-    electionTimeoutMs: cfg.electionTimeoutMs,
-    snapshotCount: cfg.snapshotCount,
-    logWrites: cfg.logWrites,
-    autoCompaction: cfg.autoCompaction,
-    quotaBackendBytes: cfg.quotaBackendBytes,
-    initialCorruptCheck: cfg.initialCorruptCheck,
-    corruptCheckTimeMs: cfg.corruptCheckTimeMs,
-    peerTls: loadTls(cfg.peerTls),
-    peerFaultsFile: cfg.peerFaultsFile || undefined,
-  });
+  const log = createLogger({ level: cfg.logLevel, outputs: cfg.logOutputs });
+  let booted;
+  try {
+    booted = await bootMember({
+      log,
+      name: cfg.name,
+      dataDir: cfg.dataDir,
+      databaseUrl: cfg.databaseUrl,
+      initialCluster: cfg.initialCluster,
+      initialClusterState: cfg.initialClusterState,
+      initialClusterToken: cfg.initialClusterToken,
+      initialAdvertisePeerUrls: cfg.initialAdvertisePeerUrls,
+      advertiseClientUrls: cfg.advertiseClientUrls,
+      heartbeatMs: cfg.heartbeatIntervalMs,
+      electionTimeoutMs: cfg.electionTimeoutMs,
+      snapshotCount: cfg.snapshotCount,
+      logWrites: cfg.logWrites,
+      autoCompaction: cfg.autoCompaction,
+      quotaBackendBytes: cfg.quotaBackendBytes,
+      initialCorruptCheck: cfg.initialCorruptCheck,
+      corruptCheckTimeMs: cfg.corruptCheckTimeMs,
+      peerTls: loadTls(cfg.peerTls),
+      peerFaultsFile: cfg.peerFaultsFile || undefined,
+    });
+  } catch (err) {
+    console.error(`edgecd: failed to start: ${rootCause(err)}`);
+    process.exit(1);
+  }
   const member = booted.member;
   const peers = await serveNode(booted.peerApp, cfg.listenPeerUrls, loadTls(cfg.peerTls));
   // A peer's message stream is one request that lasts as long as the peer runs.
@@ -76,12 +85,12 @@ async function main(): Promise<void> {
     },
   });
   const clients = await serveNode(app, cfg.listenClientUrls, loadTls(cfg.clientTls));
-  console.log(`edgecd: member ${cfg.name} (${member.memberId.toString(16)}) serving clients on ${cfg.listenClientUrls.join(', ')}, peers on ${cfg.listenPeerUrls.join(', ')}`);
+  log.info({ name: cfg.name, member: member.memberId.toString(16), cluster: member.clusterId.toString(16), clientUrls: cfg.listenClientUrls, peerUrls: cfg.listenPeerUrls }, 'serving');
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`edgecd: ${signal}, shutting down`);
+    log.info({ signal }, 'shutting down');
     await booted.handOver();
     await closeServers(clients);
     await closeServers(peers);
@@ -93,6 +102,18 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error('edgecd: failed to start:', err);
+  console.error(`edgecd: failed to start: ${rootCause(err)}`);
   process.exit(1);
 });
+
+/** The innermost cause of a start-up failure, in one line: the database that does not answer, the flag that is wrong. */
+function rootCause(err: unknown): string {
+  let e = err as Error & { cause?: unknown; errors?: unknown[]; code?: string; address?: string; port?: number };
+  while (e?.cause) e = e.cause as typeof e;
+  if (e?.errors?.length) e = e.errors[0] as typeof e;
+  const where = e?.address ? ` (${e.address}${e.port ? `:${e.port}` : ''})` : '';
+  if (e?.code === 'ECONNREFUSED') return `the database does not answer${where}: connection refused`;
+  if (e?.code === 'ENOTFOUND') return `the database host is not found${where}`;
+  if (e?.code === '3D000') return `the database does not exist: ${e.message}`;
+  return `${e?.message ?? String(e)}${where}`.split('\n')[0];
+}

@@ -9,6 +9,7 @@ import type { Proposals } from './proposals.ts';
 import { writeCost } from './quota.ts';
 import { decodeRaftRequest, type RaftRequest } from './raft-request.ts';
 import { Errors } from '../errors.ts';
+import type { Logger } from '../logging/logger.ts';
 
 export interface LeaseGrantResult {
   header: { revision: number };
@@ -26,7 +27,11 @@ export interface ApplierOptions {
   clock: Clock;
   /** Hands a committed conf change to raft; returns the configuration it leaves. */
   applyConfChange(cc: ConfChange, index: number): ConfState;
+  log: Logger;
 }
+
+/** etcd warns when applying one entry takes longer than this. */
+const SLOW_APPLY_MS = 100;
 
 export const settle = (waits: Waits): Promise<void> | undefined => (waits.length ? Promise.all(waits).then(() => undefined) : undefined);
 
@@ -49,7 +54,11 @@ export class Applier {
     if (e.index <= this.index) return;
     this.index = e.index;
     if (e.data.length === 0) return;
-    this.applyRequest(decodeRaftRequest(e.data));
+    const t0 = performance.now();
+    const req = decodeRaftRequest(e.data);
+    this.applyRequest(req);
+    const took = performance.now() - t0;
+    if (took > SLOW_APPLY_MS) this.o.log.warn({ index: e.index, request: Object.keys(req).filter((k) => k !== 'id'), tookMs: Math.round(took) }, 'apply request took too long');
   }
 
   private applyConfChange(e: Entry): void {
@@ -59,6 +68,7 @@ export class Applier {
     if (e.index <= this.index) return;
     this.index = e.index;
     const requestId = this.o.membership.applyConfChange(cc);
+    this.o.log.info({ index: e.index, change: cc.type, member: cc.nodeId }, 'membership changed');
     if (requestId) this.o.proposals.applied(requestId, { resp: [...this.o.membership.members.values()] });
   }
 
@@ -87,6 +97,7 @@ export class Applier {
     const { alarms, lane } = this.o;
     const type = a.alarm as AlarmType;
     const changed = a.action === AlarmAction.ACTIVATE ? alarms.activate(a.memberID, type) : alarms.deactivate(a.memberID, type);
+    if (changed) this.o.log.warn({ member: a.memberID.toString(16), alarm: type, raised: a.action === AlarmAction.ACTIVATE }, a.action === AlarmAction.ACTIVATE ? 'alarm raised' : 'alarm cleared');
     lane.setMeta('alarms', alarms.toJSON());
     // etcd answers the alarm itself on activate, even when it was raised already.
     const answered = a.action === AlarmAction.ACTIVATE ? alarms.list(type).find((m) => m.memberID === a.memberID) : changed;
@@ -103,6 +114,7 @@ export class Applier {
     if (req.compaction) {
       const resp = applyCompaction(kv, req.compaction);
       const flushed = lane.compact(req.compaction.revision);
+      this.o.log.info({ revision: req.compaction.revision }, 'compacted');
       if (req.compaction.physical) waits.push(flushed);
       return resp;
     }

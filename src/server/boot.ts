@@ -7,6 +7,7 @@ import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
 import { newClusterIdentity, nodeIdOf, parseInitialCluster, sameUrls } from './cluster-ids.ts';
+import { type Logger, silentLogger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { ETCD_VERSION } from '../version.ts';
 import { openDatabase } from './database.ts';
@@ -42,6 +43,7 @@ export interface BootOptions {
   initialCorruptCheck?: boolean;
   /** --experimental-corrupt-check-time (0: off): how often the leader compares hashes. */
   corruptCheckTimeMs?: number;
+  log?: Logger;
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
   peerFaultsFile?: string;
@@ -120,7 +122,10 @@ async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identit
 
 /** Opens the member's database (its Postgres, or embedded PGlite under the data dir), recovers, and wires the transport. */
 export async function bootMember(o: BootOptions): Promise<Booted> {
-  const db = await openDatabase(o.dataDir, o.databaseUrl);
+  const log = o.log ?? silentLogger;
+  // Flags are checked before anything is created: a wrong --initial-cluster leaves no database behind.
+  if (o.initialClusterState === 'new') newClusterIdentity(o);
+  const db = await openDatabase(o.dataDir, o.databaseUrl, log);
   const embedded = db.embedded;
   try {
     const store = pgMemberStore(db.conn);
@@ -138,6 +143,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       snapshotDone: (id, ok) => member?.reportSnapshot(id, ok),
       sendFailed: (id) => metrics.peerSentFailures.inc({ To: peerLabel(id) }),
       roundTrip: (id, s) => metrics.peerRoundTrip.observe({ To: peerLabel(id) }, s),
+      log,
       sendSnapshot: (peer, m) => sendSnapshot(peer, m, clusterId(), (write) => member!.exportSnapshot(m.snapshot!.metadata.index, write), peerHttp),
     }, peerHttp);
     member = await Member.open(store, {
@@ -150,6 +156,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       autoCompaction: o.autoCompaction,
       quotaBytes: o.quotaBackendBytes,
       metrics,
+      log,
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
       send: (msgs) => transport.send(msgs),
       // pglite-socket loses acknowledged commits of pipelined statements to a kill (the crash test
@@ -185,7 +192,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
           local: () => m.maintenance.hashKV(),
           peers: (rev) => peerHashes(m, peerHttp, rev),
           raise: (id, alarm) => m.maintenance.alarm(AlarmAction.ACTIVATE, id, alarm),
-          log: (msg) => console.error(`edgecd: ${msg}`),
+          log: (msg) => log.error(msg),
         })
       : undefined;
     corruption?.start();
@@ -194,7 +201,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       member: m,
       metrics,
       transport,
-      peerApp: peerRoutes(m, path.join(o.dataDir, 'snap')),
+      peerApp: peerRoutes(m, path.join(o.dataDir, 'snap'), log),
       promoteOnLeader: (id) => promoteOnLeader(m, peerHttp, id),
       handOver: () => handOver(m),
       async close() {

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Logger, silentLogger } from '../logging/logger.ts';
 import path from 'node:path';
 import { connect, type Connection } from '../storage/db.ts';
 import { EMBEDDED_CLIENT_OPTIONS, startEmbedded, type EmbeddedPostgres } from '../storage/embedded/index.ts';
@@ -11,14 +12,16 @@ export interface Database {
 }
 
 /** The member's database: its Postgres at databaseUrl, or an embedded PGlite under the data dir. */
-export async function openDatabase(dataDir: string, databaseUrl: string | undefined): Promise<Database> {
+export async function openDatabase(dataDir: string, databaseUrl: string | undefined, log: Logger = silentLogger): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   let embedded: EmbeddedPostgres | undefined;
   let url = databaseUrl;
   // The log lane and the applied lane each commit on a connection of their own; reads (history, snapshots) share two more.
   let opts: { max: number; appliedLane?: boolean } = { max: 2, appliedLane: true };
   if (!url) {
-    embedded = await startEmbedded(path.join(dataDir, 'pg'));
+    const pg = path.join(dataDir, 'pg');
+    if (!existsSync(path.join(pg, 'PG_VERSION'))) log.info({ dir: pg }, 'creating the embedded database (the first start takes 5-10 s)');
+    embedded = await startEmbedded(pg);
     url = embedded.url;
     opts = EMBEDDED_CLIENT_OPTIONS;
   }

@@ -8,6 +8,7 @@ import type { KvContext } from './apply-kv.ts';
 import { AppliedLane } from './applied-lane.ts';
 import { Applier } from './applier.ts';
 import { AlarmAction, Alarms, AlarmType } from './alarms.ts';
+import { errorField, type Logger, silentLogger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Clock } from './clock.ts';
 import { Maintenance } from './maintenance.ts';
@@ -51,6 +52,8 @@ export interface MemberOptions {
   quotaBytes?: number;
   /** Where the member's parts report (etcd's metrics). */
   metrics?: Metrics;
+  /** Where events are logged (default: nowhere). */
+  log?: Logger;
   clock?: Clock;
 }
 
@@ -83,6 +86,7 @@ export interface MemberHooks {
 export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsConfig, h: MemberHooks) {
   const o = { ...opts, ...cfg };
   const { clock } = o;
+  const log = o.log ?? silentLogger;
   const lessor = new Lessor(o.minLeaseTtl ?? 2);
   const lane: AppliedLane = new AppliedLane({
     store: store.state,
@@ -150,7 +154,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     changed: o.onMembers,
     record: (op) => lane.memberOp(op),
   });
-  const applier: Applier = new Applier({ kv: kvCtx, alarms, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index) });
+  const applier: Applier = new Applier({ kv: kvCtx, alarms, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index), log });
   const leases = new LeaseDuties({
     lessor,
     clock,
@@ -181,7 +185,11 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       applier,
       send: o.send,
       leadershipChanged: (leading) => leases.leadershipChanged(leading),
-      newLeader: o.metrics && (() => o.metrics!.leaderChanges.inc()),
+      newLeader: (lead, term) => {
+        o.metrics?.leaderChanges.inc();
+        log.info({ leader: lead, term }, 'leader changed');
+      },
+      installed: (index, term) => log.info({ index, term }, 'installed a snapshot from the leader'),
       reload: h.reload,
       fail: h.fail,
       failed: h.failed,
@@ -194,7 +202,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       revision: () => kv.currentRev,
       leading: isLeader,
       compact: async (revision) => void (await proposals.propose({ compaction: { revision, physical: false } })),
-      onCompact: (rev, err) => console.log(err ? `edgecd: auto-compaction at revision ${rev} failed: ${(err as Error).message}` : `edgecd: auto-compaction at revision ${rev}`),
+      onCompact: (revision, err) => (err ? log.warn({ revision, ...errorField(err) }, 'auto-compaction failed') : log.info({ revision }, 'auto-compaction')),
     });
 
   const maintenance = new Maintenance({ alarms, kv, lane, state: store.state, appliedIndex: () => applier.index, proposals, reads, quota, databaseSize: () => store.state.databaseSize() });

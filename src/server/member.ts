@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Errors } from '../errors.ts';
+import { errorField, silentLogger } from '../logging/logger.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
 import type { Maintenance } from './maintenance.ts';
 import { RaftError, type Message, type RawNode } from '../raft/index.ts';
@@ -127,7 +128,7 @@ export class Member {
   private fail(err: unknown): void {
     if (this.failed) return;
     this.failed = err;
-    console.error('edgecd: storage failed, member stops serving:', err);
+    (this.opts.log ?? silentLogger).error(errorField(err), 'storage failed, member stops serving');
     this.parts.proposals.failAll(Errors.stopped);
   }
 

@@ -1,4 +1,5 @@
 import type { Hono } from 'hono';
+import type { Logger } from '../logging/logger.ts';
 import { Errors, EtcdError } from '../errors.ts';
 import type { PeerHttp } from '../transport/peer-http.ts';
 import { peerApp } from '../transport/peer-server.ts';
@@ -14,9 +15,10 @@ import type { Member } from './member.ts';
  */
 
 /** The peer listener's routes for this member. */
-export function peerRoutes(member: Member, snapshotDir: string): Hono {
+export function peerRoutes(member: Member, snapshotDir: string, log?: Logger): Hono {
   return peerApp(
     {
+      log,
       clusterId: () => member.clusterId,
       selfNodeId: () => member.selfNodeId,
       step: (m) => member.step(m),

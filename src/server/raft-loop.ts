@@ -23,7 +23,9 @@ export interface RaftLoopOptions {
   /** This member started or stopped leading, as raft's soft state says. */
   leadershipChanged(leading: boolean): void;
   /** Another leader became known (etcd counts these as leader changes seen). */
-  newLeader?: () => void;
+  newLeader?: (lead: string, term: number) => void;
+  /** A snapshot from the leader replaced this member's state. */
+  installed?: (index: number, term: number) => void;
   /** A snapshot from the leader replaced the tables: rebuild the in-memory state from them. */
   reload(): Promise<void>;
   fail(err: unknown): void;
@@ -154,7 +156,7 @@ export class RaftLoop {
   private takeSoftState(rd: Ready): void {
     if (!rd.softState) return;
     const wasLeader = this.isLeader;
-    if (rd.softState.lead !== '' && rd.softState.lead !== this.leader) this.o.newLeader?.();
+    if (rd.softState.lead !== '' && rd.softState.lead !== this.leader) this.o.newLeader?.(rd.softState.lead, this.term);
     this.leader = rd.softState.lead;
     if (this.isLeader !== wasLeader) this.o.leadershipChanged(this.isLeader);
   }
@@ -180,6 +182,7 @@ export class RaftLoop {
       await this.o.reload();
       this.confState = snapshot.metadata.confState;
       this.o.retention.installed(snapshot.metadata.index);
+      this.o.installed?.(snapshot.metadata.index, snapshot.metadata.term);
     }
     this.takeWritten(rd);
     this.takeSoftState(rd);

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
+import { errorField, type Logger } from '../logging/logger.ts';
 import type { Message } from '../raft/index.ts';
 import { fromWire, type WireMessage } from './codec.ts';
 import { PEER_HEADERS } from './peers.ts';
@@ -20,6 +21,7 @@ export interface PeerHandler {
   promote(id: bigint): Promise<unknown>;
   /** A follower forwards keep-alives and TTL questions to the leader. */
   lease(kind: 'renew' | 'ttl', id: bigint): Promise<{ ttl: number }>;
+  log?: Logger;
   /** The leader compares members' key-space hashes at one revision (corruption checks). */
   hashKV(revision: number): Promise<{ hash: number; compactRevision: number; revision: number }>;
 }
@@ -31,7 +33,7 @@ export interface PeerHandler {
 export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
   const app = new Hono();
   app.onError((err, c) => {
-    console.error(`edgecd: peer request ${c.req.path} failed:`, err);
+    h.log?.error({ path: c.req.path, ...errorField(err) }, 'peer request failed');
     return c.text(err.message, 500);
   });
   const check = (headers: (name: string) => string | undefined): string | undefined => {
@@ -45,9 +47,12 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
   app.post('/raft/stream', async (c) => {
     const bad = check((n) => c.req.header(n));
     if (bad) return c.text(bad, 412);
-    const lines = new LineSplitter((line) => {
-      for (const w of JSON.parse(line) as WireMessage[]) h.step(fromWire(w));
-    });
+    const lines = new LineSplitter(
+      (line) => {
+        for (const w of JSON.parse(line) as WireMessage[]) h.step(fromWire(w));
+      },
+      (err) => h.log?.warn(errorField(err), 'a bad line on a peer stream was dropped'),
+    );
     const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
     if (env?.incoming && env.outgoing) {
       const { incoming, outgoing } = env;
@@ -118,7 +123,10 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
 class LineSplitter {
   private rest = '';
 
-  constructor(private readonly onLine: (line: string) => void) {}
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly onBad?: (err: unknown) => void,
+  ) {}
 
   push(chunk: string): void {
     const text = this.rest + chunk;
@@ -131,7 +139,7 @@ class LineSplitter {
       try {
         this.onLine(line);
       } catch (err) {
-        console.error('edgecd: a bad line on a peer stream was dropped:', (err as Error).message);
+        this.onBad?.(err);
       }
     }
     this.rest = text.slice(start);

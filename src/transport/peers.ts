@@ -1,3 +1,4 @@
+import { errorField, type Logger } from '../logging/logger.ts';
 import type { Message } from '../raft/index.ts';
 import { toWire, type WireMessage } from './codec.ts';
 import type { PeerHttp, PeerStream } from './peer-http.ts';
@@ -24,6 +25,7 @@ export interface TransportHooks {
   sendFailed?: (id: string) => void;
   /** A probe's round trip to the peer, in seconds. */
   roundTrip?: (id: string, seconds: number) => void;
+  log?: Logger;
 }
 
 export const PEER_HEADERS = { cluster: 'x-edgecd-cluster-id', from: 'x-edgecd-from', to: 'x-edgecd-to' };
@@ -56,9 +58,12 @@ class PeerQueue {
     if (m.type === 'MsgSnap') {
       this.hooks
         .sendSnapshot(this.target, m)
-        .then(() => this.hooks.snapshotDone(this.target.id, true))
+        .then(() => {
+          this.hooks.log?.info({ to: this.target.id, index: m.snapshot?.metadata.index }, 'sent a snapshot');
+          this.hooks.snapshotDone(this.target.id, true);
+        })
         .catch((err: Error) => {
-          console.error(`edgecd: sending a snapshot to ${this.target.id} failed: ${err.message}`);
+          this.hooks.log?.warn({ to: this.target.id, ...errorField(err) }, 'sending a snapshot failed');
           this.hooks.snapshotDone(this.target.id, false);
         });
       return;

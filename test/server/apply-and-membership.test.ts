@@ -4,6 +4,7 @@ import { Lessor } from '../../src/lease/lessor.ts';
 import { KvStore, revisionRows } from '../../src/mvcc/kv-store.ts';
 import { encodeConfChange, type ConfChange, type Entry, type Status } from '../../src/raft/index.ts';
 import { AppliedLane } from '../../src/server/applied-lane.ts';
+import { silentLogger } from '../../src/logging/logger.ts';
 import { Alarms } from '../../src/server/alarms.ts';
 import { Applier } from '../../src/server/applier.ts';
 import { nodeIdOf } from '../../src/server/cluster-ids.ts';
@@ -62,6 +63,7 @@ function setup() {
     proposals,
     clock,
     applyConfChange: (_cc, index) => (confChanges.push(index), { voters: [], learners: [] }),
+    log: silentLogger,
   });
   let index = 0;
   const apply = (req: Omit<RaftRequest, 'id'>, id = `other-${index}`) => {
