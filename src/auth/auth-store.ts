@@ -263,7 +263,7 @@ export class AuthStore {
     if (!user) return AuthErrors.permissionDenied();
     if (hasRole(user, ROOT_ROLE)) return undefined;
     const perms = this.cache.get(user, this.rev);
-    return (write ? perms.write : perms.read).permits(key, rangeEnd) ? undefined : AuthErrors.permissionDenied();
+    return perms.permits(write, key, rangeEnd) ? undefined : AuthErrors.permissionDenied();
   }
 
   // ---- snapshot ----

@@ -1,4 +1,5 @@
 import type { Bytes } from '../mvcc/types.ts';
+import { EtcdIntervalTree } from './etcd-interval-tree.ts';
 import { affineCompare, INF, isEmptyInterval, permInterval, type KeyInterval } from './key-range.ts';
 import { PermType, type Role, type User } from './types.ts';
 
@@ -11,10 +12,10 @@ import { PermType, type Role, type User } from './types.ts';
  * - a single key is permitted iff some permission interval contains it;
  * - a range [key, end) is permitted iff the union of permission intervals covers all of it
  *   (intervals that touch, [a,b) and [b,c), join: etcd's contiguity test is `maxEnd < begin`);
- * - an empty request range (end at or before key, e.g. key "d" range_end "d") is permitted iff its
- *   key is covered: etcd visits only the intervals holding that key, then finds them contiguous.
- *   Real etcd: with READ on [c,e), range [d,d) is allowed and [b,a) is denied.
- * - empty permission intervals (key '', or rangeEnd before key) contribute nothing.
+ * - a request whose range end equals its key (key "d" range_end "d") is permitted iff the key is
+ *   covered: etcd visits only the intervals holding that key, then finds them contiguous;
+ * - empty permission intervals (key '', or rangeEnd at or before key) contribute nothing.
+ * An inverted request (range end before key) is not answered here: see etcd-interval-tree.ts.
  */
 export class IntervalSet {
   private constructor(
@@ -81,10 +82,33 @@ export class IntervalSet {
   }
 }
 
+/** A range end before the key, as etcd's interval compare sees it ('\0' is +infinity). */
+export function isInverted(key: Bytes, rangeEnd: Bytes): boolean {
+  return rangeEnd !== '' && affineCompare(key, rangeEnd === '\0' ? INF : rangeEnd) > 0;
+}
+
 /** What one user may read and write, merged over all their roles (etcd's unifiedRangePermissions). */
-export interface UnifiedPerms {
-  read: IntervalSet;
-  write: IntervalSet;
+export class UnifiedPerms {
+  readonly read: IntervalSet;
+  readonly write: IntervalSet;
+  private trees: { read: EtcdIntervalTree; write: EtcdIntervalTree } | undefined;
+
+  /** The intervals in etcd's insertion order (the user's roles in order, each role's permissions in order). */
+  constructor(
+    private readonly readIvs: KeyInterval[],
+    private readonly writeIvs: KeyInterval[],
+  ) {
+    this.read = IntervalSet.of(readIvs);
+    this.write = IntervalSet.of(writeIvs);
+  }
+
+  permits(write: boolean, key: Bytes, rangeEnd: Bytes): boolean {
+    if (isInverted(key, rangeEnd)) {
+      this.trees ??= { read: new EtcdIntervalTree(this.readIvs), write: new EtcdIntervalTree(this.writeIvs) };
+      return (write ? this.trees.write : this.trees.read).permits(key, rangeEnd);
+    }
+    return (write ? this.write : this.read).permits(key, rangeEnd);
+  }
 }
 
 export function mergePerms(user: User, roleOf: (name: string) => Role | undefined): UnifiedPerms {
@@ -100,7 +124,7 @@ export function mergePerms(user: User, roleOf: (name: string) => Role | undefine
       if (p.permType === PermType.WRITE || p.permType === PermType.READWRITE) write.push(iv);
     }
   }
-  return { read: IntervalSet.of(read), write: IntervalSet.of(write) };
+  return new UnifiedPerms(read, write);
 }
 
 /**
