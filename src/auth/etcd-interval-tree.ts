@@ -3,14 +3,16 @@ import { affineCompare, type KeyInterval } from './key-range.ts';
 
 /**
  * A line-for-line port of etcd 3.4's pkg/adt interval tree (red-black tree insert, visit,
- * Contains, Intersects), kept for one case only: a request whose range end lies before its key
- * (an inverted range, such as key "d" range_end "a"). For those etcd's answer depends on the
- * shape of the tree: its visit prunes subtrees by comparing the inverted interval with each
- * node's max, so the same permissions inserted in another order can give another answer. Real
- * etcd 3.4.23 denied 8 of 50 such requests that any simple rule ("is the key covered?") permits
- * (test/auth/fixtures, scenario "random"). Every other request is answered by the merged
- * IntervalSet, which agrees with this tree on all of them (test/auth/range-perm.test.ts checks
- * it); this tree is built per user only when an inverted request arrives.
+ * Contains, Intersects), kept for one case only: a request for an empty range, whose range end
+ * lies at or before its key (key "d" range_end "a", or "d" to "d"). Such a request reads or
+ * deletes nothing, but etcd still answers it "permitted" or "permission denied", and the answer
+ * depends on the shape of the tree: its visit prunes subtrees by comparing the empty interval
+ * with each node's max, so the same permissions inserted in another order can answer otherwise.
+ * Real etcd 3.4.23 denied 8 of 50 such requests that the simple rule "is the key covered?"
+ * permits (test/auth/fixtures, scenario "random"), and a degenerate permission ([/b, /a/))
+ * above a covering one ([/, +inf)) makes it deny [/b, /b). Every other request is answered by
+ * the merged IntervalSet, which agrees with this tree on all of them (range-perm.test.ts checks
+ * it); this tree is built per user only when an empty-range request arrives.
  *
  * Keep it a port: the quirks (updateMax's early stop, replaceParent updating the old parent
  * before the rotation completes) are what decide the answers.

@@ -12,10 +12,9 @@ import { PermType, type Role, type User } from './types.ts';
  * - a single key is permitted iff some permission interval contains it;
  * - a range [key, end) is permitted iff the union of permission intervals covers all of it
  *   (intervals that touch, [a,b) and [b,c), join: etcd's contiguity test is `maxEnd < begin`);
- * - a request whose range end equals its key (key "d" range_end "d") is permitted iff the key is
- *   covered: etcd visits only the intervals holding that key, then finds them contiguous;
  * - empty permission intervals (key '', or rangeEnd at or before key) contribute nothing.
- * An inverted request (range end before key) is not answered here: see etcd-interval-tree.ts.
+ * A request for an empty range (range end at or before its key) is not answered here: see
+ * etcd-interval-tree.ts.
  */
 export class IntervalSet {
   private constructor(
@@ -82,9 +81,9 @@ export class IntervalSet {
   }
 }
 
-/** A range end before the key, as etcd's interval compare sees it ('\0' is +infinity). */
-export function isInverted(key: Bytes, rangeEnd: Bytes): boolean {
-  return rangeEnd !== '' && affineCompare(key, rangeEnd === '\0' ? INF : rangeEnd) > 0;
+/** A range that holds no key: its end at or before its key, as etcd's compare sees it ('\0' is +infinity). */
+export function isEmptyRange(key: Bytes, rangeEnd: Bytes): boolean {
+  return rangeEnd !== '' && affineCompare(key, rangeEnd === '\0' ? INF : rangeEnd) >= 0;
 }
 
 /** What one user may read and write, merged over all their roles (etcd's unifiedRangePermissions). */
@@ -103,7 +102,7 @@ export class UnifiedPerms {
   }
 
   permits(write: boolean, key: Bytes, rangeEnd: Bytes): boolean {
-    if (isInverted(key, rangeEnd)) {
+    if (isEmptyRange(key, rangeEnd)) {
       this.trees ??= { read: new EtcdIntervalTree(this.readIvs), write: new EtcdIntervalTree(this.writeIvs) };
       return (write ? this.trees.write : this.trees.read).permits(key, rangeEnd);
     }
