@@ -31,7 +31,7 @@ export type MaybePromise<T> = T | Promise<T>;
  *   a cache as a plain value.
  */
 export interface TokenProvider extends TokenLifecycle {
-  readonly type: 'simple' | 'jwt';
+  readonly type: 'simple' | 'jwt' | 'none';
   readonly assignOnEveryMember: boolean;
   assign(grant: TokenGrant, now: number): MaybePromise<string>;
   info(token: string, now: number, authRevision: number): MaybePromise<TokenInfo | undefined>;
@@ -57,7 +57,7 @@ export function checkRevisionAfterRead(ai: AuthInfo, authRevision: number): Etcd
 
 /** etcd's provider for --auth-token '': no token is ever issued or accepted. */
 export class NoTokens implements TokenProvider {
-  readonly type = 'simple';
+  readonly type = 'none';
   readonly assignOnEveryMember = false;
   assign(): string {
     throw AuthErrors.authFailed();

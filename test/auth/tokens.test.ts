@@ -313,3 +313,25 @@ test('every provider speaks the same interface', () => {
   const providers: TokenProvider[] = [new SimpleTokens(), new SharedKeyTokens(() => undefined, 1)];
   assert.deepEqual(providers.map((p) => [p.type, p.assignOnEveryMember]), [['simple', true], ['jwt', false]]);
 });
+
+test('createTokenProvider: the flag picks the provider, and the store tells it of deletions', async () => {
+  const { createTokenProvider } = await import('../../src/auth/token-provider.ts');
+  const { parseAuthTokenFlag } = await import('../../src/auth/token-flag.ts');
+  const store = new AuthStore();
+  store.userAdd('root', 'h');
+  store.userGrantRole('root', 'root');
+  store.userAdd('alice', 'h');
+  store.authEnable({ tokenKey: generateSharedJwtKey(seeded(11)) });
+  const shared = await createTokenProvider({ store });
+  assert.ok(shared instanceof SharedKeyTokens);
+  assert.ok(await shared.info(await shared.assign(grant('alice', store.revision), T0), T0));
+  const simple = await createTokenProvider({ store, flag: parseAuthTokenFlag('simple'), simpleTtlMs: 1000 });
+  assert.ok(simple instanceof SimpleTokens);
+  const tok = await simple.assign(grant('alice', store.revision, 3, 'q'.repeat(16)), T0);
+  store.userDelete('alice');
+  assert.equal(await simple.info(tok, T0, store.revision), undefined, 'the store reached the provider it was wired to');
+  const jwt = await createTokenProvider({ store, flag: parseAuthTokenFlag('jwt,sign-method=RS256,priv-key=k,ttl=1m'), keyFiles: { privateKey: new TextEncoder().encode(pem(RSA.priv, 'pkcs1')) } });
+  assert.ok(jwt instanceof JwtTokens);
+  const claims = decodeJwt(await jwt.assign(grant('root', 1), T0));
+  assert.equal(claims.exp, Math.floor((T0 + 60_000) / 1000), 'ttl=1m from the flag');
+});
