@@ -43,6 +43,19 @@ export class AuthStore {
     this.key = snapshot.tokenKey ? { ...snapshot.tokenKey } : undefined;
   }
 
+  /** Replaces the whole state (the member loaded its tables again, or installed a snapshot); the token provider stays. */
+  restore(snapshot: AuthSnapshot): void {
+    const fresh = new AuthStore(snapshot);
+    this.enabledFlag = fresh.enabledFlag;
+    this.rev = fresh.rev;
+    this.users.clear();
+    for (const [k, v] of fresh.users) this.users.set(k, v);
+    this.roles.clear();
+    for (const [k, v] of fresh.roles) this.roles.set(k, v);
+    this.key = fresh.key;
+    this.cache.clear();
+  }
+
   /** Token providers hear of disables, deletions and password changes through this. */
   setTokenLifecycle(tokens: TokenLifecycle | undefined): void {
     this.tokens = tokens;

@@ -138,6 +138,11 @@ export class RangePermCache {
 
   constructor(private readonly roleOf: (name: string) => Role | undefined) {}
 
+  /** Forgets every user's merged permissions (the roles were replaced wholesale). */
+  clear(): void {
+    this.byUser.clear();
+  }
+
   get(user: User, revision: number): UnifiedPerms {
     if (revision !== this.revision) {
       this.byUser.clear();

@@ -8,6 +8,7 @@ import type { Membership } from './membership.ts';
 import type { Proposals } from './proposals.ts';
 import { writeCost } from './quota.ts';
 import { decodeRaftRequest, type RaftRequest } from './raft-request.ts';
+import { applyAuthRequest, type AuthInfo, type AuthStore, checkDeleteRange, checkLeaseRevoke, checkPut, checkTxn, NO_AUTH, type TokenProvider } from '../auth/index.ts';
 import { Errors } from '../errors.ts';
 import type { Logger } from '../logging/logger.ts';
 
@@ -19,6 +20,9 @@ export interface LeaseGrantResult {
 
 export interface ApplierOptions {
   kv: KvContext;
+  auth: AuthStore;
+  /** The token provider (simple tokens are registered on every member as their entry applies). */
+  tokens(): TokenProvider | undefined;
   alarms: Alarms;
   lessor: Lessor;
   lane: AppliedLane;
@@ -104,8 +108,45 @@ export class Applier {
     return { alarms: answered ? [answered] : [] };
   }
 
+  /**
+   * etcd's authApplierV3: with auth on, a client's write is checked at apply as the user its entry
+   * names, against the permissions of that moment, on every member alike.
+   */
+  private permitted(req: RaftRequest, ai: AuthInfo): void {
+    const { auth, lessor } = this.o;
+    if (!auth.enabled || !req.header) return;
+    const leaseKeys = (id: bigint) => lessor.get(id)?.keys;
+    const denied =
+      (req.put && checkPut(auth, ai, req.put, leaseKeys)) ||
+      (req.deleteRange && checkDeleteRange(auth, ai, req.deleteRange)) ||
+      (req.txn && checkTxn(auth, ai, req.txn, leaseKeys)) ||
+      (req.leaseRevoke && checkLeaseRevoke(auth, ai, req.leaseRevoke.ID, leaseKeys)) ||
+      undefined;
+    if (denied) throw denied;
+  }
+
+  private applyAuth(r: NonNullable<RaftRequest['auth']>, ai: AuthInfo): unknown {
+    const { auth, lane } = this.o;
+    const before = auth.revision;
+    const enabled = auth.enabled;
+    const result: Record<string, unknown> = { ...applyAuthRequest(auth, r, ai) };
+    if (r.authenticate && result.authenticated) {
+      const p = this.o.tokens();
+      if (p?.assignOnEveryMember) result.token = p.assign({ ...(result.authenticated as AuthInfo), index: this.index, simpleToken: r.authenticate.simpleToken }, this.o.clock.now());
+      result.index = this.index;
+    }
+    if (auth.revision !== before || auth.enabled !== enabled) {
+      lane.setMeta('auth', JSON.stringify(auth.snapshot()));
+      this.o.log.info({ revision: auth.revision, enabled: auth.enabled, change: Object.keys(r)[0] }, 'auth changed');
+    }
+    return { ...result, header: { revision: this.o.kv.store.currentRev }, authRevision: auth.revision };
+  }
+
   private dispatch(req: RaftRequest, waits: Waits): unknown {
     const { kv, lessor, lane } = this.o;
+    const ai = req.header ? { username: req.header.username, revision: req.header.authRevision } : NO_AUTH;
+    if (req.auth) return this.applyAuth(req.auth, ai);
+    this.permitted(req, ai);
     this.capped(req);
     if (req.alarm) return this.alarm(req.alarm);
     if (req.put) return applyPut(kv, undefined, req.put);

@@ -7,7 +7,9 @@ import type { MemberStore } from '../storage/stores.ts';
 import type { KvContext } from './apply-kv.ts';
 import { AppliedLane } from './applied-lane.ts';
 import { Applier } from './applier.ts';
+import { AuthStore, type AuthTokenFlag } from '../auth/index.ts';
 import { AlarmAction, Alarms, AlarmType } from './alarms.ts';
+import { AuthService } from './auth-service.ts';
 import { errorField, type Logger, silentLogger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Clock } from './clock.ts';
@@ -54,6 +56,9 @@ export interface MemberOptions {
   metrics?: Metrics;
   /** Where events are logged (default: nowhere). */
   log?: Logger;
+  /** --auth-token as parsed (absent: JWT with a key the members share) and --bcrypt-cost. */
+  authToken?: AuthTokenFlag;
+  bcryptCost?: number;
   clock?: Clock;
 }
 
@@ -106,6 +111,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
   });
   const kvCtx: KvContext = { store: kv, leaseExists: (id) => lessor.exists(id) };
   const alarms = new Alarms();
+  const authStore = new AuthStore();
   const quota = o.quotaBytes ? new Quota(o.quotaBytes, () => store.state.databaseSize(), clock) : undefined;
   // A write past the quota raises NOSPACE for this member (through the log, so all agree) and is refused.
   const refuse = async (): Promise<never> => {
@@ -154,7 +160,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     changed: o.onMembers,
     record: (op) => lane.memberOp(op),
   });
-  const applier: Applier = new Applier({ kv: kvCtx, alarms, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index), log });
+  const applier: Applier = new Applier({ kv: kvCtx, auth: authStore, tokens: () => auth.tokens, alarms, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index), log });
   const leases = new LeaseDuties({
     lessor,
     clock,
@@ -205,7 +211,17 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
       onCompact: (revision, err) => (err ? log.warn({ revision, ...errorField(err) }, 'auto-compaction failed') : log.info({ revision }, 'auto-compaction')),
     });
 
+  const auth = new AuthService({
+    store: authStore,
+    clock,
+    propose: (req) => proposals.propose(req),
+    readBarrier: () => reads.wait(),
+    waitApplied: (index) => reads.waitApplied(index, () => applier.index),
+    bcryptCost: o.bcryptCost,
+    sharedKey: !o.authToken,
+    requestTimeoutMs: o.requestTimeout,
+  });
   const maintenance = new Maintenance({ alarms, kv, lane, state: store.state, appliedIndex: () => applier.index, proposals, reads, quota, databaseSize: () => store.state.databaseSize() });
 
-  return { kv, kvCtx, lessor, alarms, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
+  return { kv, kvCtx, lessor, alarms, authStore, auth, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
 }

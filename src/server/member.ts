@@ -99,11 +99,12 @@ export class Member {
 
   /** Rebuilds the in-memory state from the tables (at start-up, and after a snapshot is installed). */
   private async loadState(): Promise<void> {
-    const { kv, lessor, alarms, applier, lane, membership } = this.parts;
+    const { kv, lessor, alarms, authStore, applier, lane, membership } = this.parts;
     await loadState(this.store.state, {
       kv,
       lessor,
       alarms,
+      auth: authStore,
       loaded: (applied, members) => {
         applier.index = applied;
         lane.loaded(applied);

@@ -1,3 +1,4 @@
+import type { AuthRequest } from '../auth/index.ts';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from './rpc-types.ts';
 
 /** What one raft entry carries: a write the state machine applies (etcd's InternalRaftRequest). */
@@ -16,6 +17,13 @@ export interface RaftRequest {
   memberAttrs?: { id: string; name?: string; clientUrls?: string[]; peerUrls?: string[] };
   /** Raises or clears an alarm (etcd's AlarmRequest: action 1 activate, 2 deactivate). */
   alarm?: { action: number; memberID: bigint; alarm: number };
+  /** An auth change, or (as etcd 3.4) an auth read or an authenticate. */
+  auth?: AuthRequest;
+  /**
+   * Who asked (etcd's RequestHeader), on every request a client made: every member checks the same
+   * identity at apply. Requests the member makes itself (lease expiry, checkpoints) carry none.
+   */
+  header?: { username: string; authRevision: number };
 }
 
 // Fields that hold int64 ids, kept as bigint in memory and as decimal strings on the wire.

@@ -29,6 +29,7 @@ export class ReadBarrier {
   /** The round reads join, until it is asked. */
   private open: Round | undefined;
   private seq = 0;
+  private appliedWaiters: { index: number; resolve: () => void }[] = [];
 
   constructor(private readonly o: ReadBarrierOptions) {}
 
@@ -68,6 +69,12 @@ export class ReadBarrier {
     });
   }
 
+  /** Resolves once this member has applied up to index (a simple token's authenticate entry). */
+  waitApplied(index: number, applied: () => number): Promise<void> {
+    if (applied() >= index) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
   /** Raft answered ReadIndex requests: each round learns the index its reads wait for. */
   answered(states: ReadState[]): void {
     for (const rs of states) {
@@ -83,6 +90,11 @@ export class ReadBarrier {
       if (r.index === 0 || r.index > applied) continue;
       this.rounds.delete(key);
       for (const w of r.waiters) w.resolve();
+    }
+    if (this.appliedWaiters.length) {
+      const ready = this.appliedWaiters.filter((w) => w.index <= applied);
+      this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > applied);
+      for (const w of ready) w.resolve();
     }
   }
 

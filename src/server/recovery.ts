@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Lessor } from '../lease/lessor.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
+import { type AuthStore, emptyAuthSnapshot } from '../auth/index.ts';
 import type { Alarms } from './alarms.ts';
 import { bootstrapMemoryStorage, MemoryStorage, mulberry32, RawNode } from '../raft/index.ts';
 import type { MemberRow } from '../storage/rows.ts';
@@ -14,6 +15,7 @@ export interface StateTargets {
   kv: KvStore;
   lessor: Lessor;
   alarms: Alarms;
+  auth: AuthStore;
   /** The applied index and members the tables hold. */
   loaded(appliedIndex: number, members: MemberRow[]): void;
 }
@@ -28,6 +30,8 @@ export async function loadState(state: StateStore, t: StateTargets): Promise<voi
   const applied = Number((await state.getMeta('consistent_index')) ?? 0);
   t.kv.compactRev = Number((await state.getMeta('compact_rev')) ?? -1);
   t.alarms.load(await state.getMeta('alarms'));
+  const auth = await state.getMeta('auth');
+  t.auth.restore(auth ? JSON.parse(auth) : emptyAuthSnapshot());
   let rev = Number((await state.getMeta('revision')) ?? 1);
   const index = t.kv.index;
   // One pass in key order: each key's revisions oldest first, the live value with its newest.

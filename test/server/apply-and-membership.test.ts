@@ -4,6 +4,7 @@ import { Lessor } from '../../src/lease/lessor.ts';
 import { KvStore, revisionRows } from '../../src/mvcc/kv-store.ts';
 import { encodeConfChange, type ConfChange, type Entry, type Status } from '../../src/raft/index.ts';
 import { AppliedLane } from '../../src/server/applied-lane.ts';
+import { AuthStore } from '../../src/auth/index.ts';
 import { silentLogger } from '../../src/logging/logger.ts';
 import { Alarms } from '../../src/server/alarms.ts';
 import { Applier } from '../../src/server/applier.ts';
@@ -56,6 +57,8 @@ function setup() {
   const alarms = new Alarms();
   const applier: Applier = new Applier({
     kv: { store: kv, leaseExists: (id) => lessor.exists(id) },
+    auth: new AuthStore(),
+    tokens: () => undefined,
     alarms,
     lessor,
     lane,
