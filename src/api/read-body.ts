@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { nodeEnv } from './node-env.ts';
 
 export class BodyTooLarge extends Error {
   constructor(readonly size: number) {
@@ -6,22 +7,13 @@ export class BodyTooLarge extends Error {
   }
 }
 
-interface NodeIncoming {
-  headers: Record<string, string | string[] | undefined>;
-  on(event: 'data', fn: (chunk: Buffer) => void): void;
-  on(event: 'end' | 'error' | 'aborted', fn: (err?: Error) => void): void;
-  pause(): void;
-}
-
 /**
  * The request body, refused once it passes `cap` bytes so a huge or endless body cannot fill
- * memory. On Node it reads the socket stream directly (no Web Request is built: faster); other
- * runtimes go through the Web API.
+ * memory (a declared length over it was refused before: limitRequestBody). On Node it reads the
+ * socket stream directly (no Web Request is built: faster); other runtimes go through the Web API.
  */
 export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > cap) throw new BodyTooLarge(declared);
-  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+  const incoming = nodeEnv(c)?.incoming;
   if (!incoming) {
     const buf = new Uint8Array(await c.req.arrayBuffer());
     if (buf.length > cap) throw new BodyTooLarge(buf.length);
@@ -31,7 +23,7 @@ export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    incoming.on('data', (chunk) => {
+    incoming.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
       if (size > cap) {

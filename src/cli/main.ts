@@ -1,6 +1,7 @@
 import { createApp } from '../api/app.ts';
 import { closeServers, serveNode } from '../api/serve-node.ts';
 import { bootMember } from '../server/boot.ts';
+import { createWatchStore } from '../server/watch-history.ts';
 import { EtcdError } from '../server/errors.ts';
 import { PEER_HEADERS } from '../transport/peers.ts';
 import { peerApp } from '../transport/peer-server.ts';
@@ -72,8 +73,9 @@ async function main(): Promise<void> {
   );
   // A peer's message stream is one request that lasts as long as the peer runs.
   for (const s of peers) (s as import('node:http').Server).requestTimeout = 0;
-  const app = createApp(member, {
+  const api = createApp(member, {
     maxRequestBytes: cfg.maxRequestBytes,
+    watchStore: createWatchStore(member),
     maxTxnOps: cfg.maxTxnOps,
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
     cluster: {
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
       },
     },
   });
-  const clients = await serveNode(app, cfg.listenClientUrls, loadTls(cfg.clientTls));
+  const clients = await serveNode(api.app, cfg.listenClientUrls, loadTls(cfg.clientTls));
   console.log(`edgecd: member ${cfg.name} (${member.memberId.toString(16)}) serving clients on ${cfg.listenClientUrls.join(', ')}, peers on ${cfg.listenPeerUrls.join(', ')}`);
   let stopping = false;
   const stop = async (signal: string) => {
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
         while (member.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       }
     }
+    api.closeStreams();
     await closeServers(clients);
     await closeServers(peers);
     await booted.close();

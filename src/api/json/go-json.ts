@@ -321,7 +321,3 @@ export function stringBytes(s: { raw: Uint8Array; start: number; end: number }):
   }
   return s.raw.subarray(s.start, s.end);
 }
-
-export function rawText(s: { raw: Uint8Array; start: number; end: number }): string {
-  return Buffer.from(s.raw.buffer, s.raw.byteOffset + s.start, s.end - s.start).toString('latin1');
-}

@@ -5,8 +5,7 @@ import type { WatchCreateRequest, WatchRequest } from '../json/watch-messages.ts
 import { batchBytes, batchEventsJson, eventsJson, fragmentEvents, watchResponseJson, type WatchResponseFields } from './encode.ts';
 import type { EventSink } from './sink.ts';
 import { StreamWatcher, WatchSession, type WatchLimits } from './session.ts';
-
-const GRPC_OVERHEAD = 512 * 1024;
+import { GRPC_OVERHEAD } from '../middleware/request-limits/index.ts';
 
 /** etcd's key rules for a create request: an empty key is "\0"; range_end "\0" means every key from key on. */
 export function watchRange(key: string, rangeEnd: string): { key: string; end: string | undefined } {
