@@ -10,7 +10,13 @@ const ETCD = {
   'access-control-allow-origin': '*',
 };
 
-const corsOf = (r: Response) => Object.fromEntries([...r.headers].filter(([k]) => k.startsWith('access-control-')));
+function corsOf(r: Response): Record<string, string> {
+  const out: Record<string, string> = {};
+  r.headers.forEach((v, k) => {
+    if (k.startsWith('access-control-')) out[k] = v;
+  });
+  return out;
+}
 
 function app(): Hono {
   const a = new Hono();
