@@ -8,7 +8,7 @@ import { httpStatusOf } from './grpc-status.ts';
 import { authorize } from './middleware/auth-token/index.ts';
 import { corsHeaders } from './middleware/cors/index.ts';
 import { postOnly } from './middleware/method-not-allowed/index.ts';
-import { checkRequestSize, limitRequestBody, tooLargeForGrpc, type RequestLimits } from './middleware/request-limits/index.ts';
+import { checkGrpcSize, checkRaftSize, limitRequestBody, protoSize, tooLargeForGrpc, type RequestLimits } from './middleware/request-limits/index.ts';
 import { nodeEnv } from './node-env.ts';
 import { BodyTooLarge, readBody } from './read-body.ts';
 
@@ -33,6 +33,10 @@ export interface RouteSpec<Req> {
   desc: MessageDesc;
   /** Whether the request becomes a raft entry (so the raft-size limit applies). */
   raft: boolean;
+  /** etcd's own checks of the request (its v3rpc layer), made before its server looks at the token. */
+  validate?(req: Req): void;
+  /** Whether etcd's server checks the caller's token for this request (not all routes do). */
+  auth: boolean;
   handle(req: Req, c: Context): Promise<string> | string;
 }
 
@@ -68,18 +72,23 @@ export function errorParts(err: unknown, path: string): [number, string] {
 }
 
 /**
- * Reads, decodes and size-checks a request, runs it, and answers JSON or etcd's error. On Node the
+ * Reads, decodes and checks a request, runs it, and answers JSON or etcd's error. The checks come
+ * in etcd's order, which decides the answer when a request fails several: the gateway's decoding,
+ * gRPC's size cap, the request's own checks, the token, the raft entry's size. On Node the
  * request's headers and body are read, and the answer written, without building Web objects.
  */
 export function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
   const limits = g.limits;
   const run = async (c: Context): Promise<string> => {
-    authorize(c);
     const body = await readBody(c, limits.bodyCap).catch((err) => {
       throw err instanceof BodyTooLarge ? tooLargeForGrpc(err.size, limits) : err;
     });
     const req = decodeBody<Req>(body, spec.desc);
-    checkRequestSize(req as object, spec.desc, body.length, spec.raft, limits);
+    const size = protoSize(req as object, spec.desc, body.length, limits);
+    checkGrpcSize(size, limits);
+    spec.validate?.(req);
+    if (spec.auth) authorize(c);
+    if (spec.raft) checkRaftSize(size, limits);
     return spec.handle(req, c);
   };
   return async (c: Context): Promise<Response> => {

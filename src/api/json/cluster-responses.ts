@@ -47,6 +47,7 @@ export function statusResponse(revision: number, info: HeaderInfo, f: StatusFiel
   return s + '}';
 }
 
-export function moveLeaderResponse(revision: number, info: HeaderInfo): string {
-  return `{"header":${header({ revision }, info)}}`;
+/** etcd 3.4 answers a leadership transfer with an empty MoveLeaderResponse: no header at all. */
+export function moveLeaderResponse(): string {
+  return '{}';
 }

@@ -26,8 +26,9 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
   gatewayRoute<RangeRequest>(app, '/kv/range', g, {
     desc: RangeRequestDesc,
     raft: false,
+    validate: checkRange,
+    auth: true,
     async handle(req) {
-      checkRange(req);
       const a = await member.read(req.serializable, () => member.range(req));
       if (a.done) await a.done;
       return rangeResponse(a.resp, g.headerInfo());
@@ -36,8 +37,9 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
   gatewayRoute<PutRequest>(app, '/kv/put', g, {
     desc: PutRequestDesc,
     raft: true,
+    validate: checkPut,
+    auth: true,
     async handle(req) {
-      checkPut(req);
       const a = await member.propose<PutResponse>({ put: req });
       return putResponse(a.resp, g.headerInfo());
     },
@@ -45,8 +47,9 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
   gatewayRoute<DeleteRangeRequest>(app, '/kv/deleterange', g, {
     desc: DeleteRangeRequestDesc,
     raft: true,
+    validate: checkDelete,
+    auth: true,
     async handle(req) {
-      checkDelete(req);
       const a = await member.propose<DeleteRangeResponse>({ deleteRange: req });
       return deleteRangeResponse(a.resp, g.headerInfo());
     },
@@ -54,8 +57,9 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
   gatewayRoute<TxnRequest>(app, '/kv/txn', g, {
     desc: TxnRequestDesc,
     raft: true,
+    validate: (req) => checkTxn(req, g.maxTxnOps),
+    auth: true,
     async handle(req) {
-      checkTxn(req, g.maxTxnOps);
       const a = await member.txn(req);
       if (a.done) await a.done;
       return txnResponse(a.resp, g.headerInfo());
@@ -64,6 +68,7 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
   gatewayRoute<CompactionRequest>(app, '/kv/compaction', g, {
     desc: CompactionRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
       const a = await member.propose<CompactionResponse>({ compaction: req });
       if (a.done) await a.done;

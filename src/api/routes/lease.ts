@@ -21,6 +21,7 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
   gatewayRoute<{ TTL: number; ID: bigint }>(app, '/lease/grant', g, {
     desc: LeaseGrantRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
       const ID = req.ID === 0n ? newLeaseId() : req.ID;
       const { resp } = await member.propose<LeaseGrantResult>({ leaseGrant: { ID, TTL: req.TTL } });
@@ -31,6 +32,7 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
     gatewayRoute<{ ID: bigint }>(app, path, g, {
       desc: LeaseRevokeRequestDesc,
       raft: true,
+      auth: true,
       async handle(req) {
         const { resp } = await member.propose<{ header: { revision: number } }>({ leaseRevoke: { ID: req.ID } });
         return leaseRevokeResponse(resp.header.revision, g.headerInfo());
@@ -41,6 +43,8 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
     gatewayRoute<{ ID: bigint; keys: boolean }>(app, path, g, {
       desc: LeaseTimeToLiveRequestDesc,
       raft: false,
+      // etcd answers a time-to-live without asking who is calling.
+      auth: false,
       async handle(req) {
         const t = await member.leaseTimeToLive(req.ID);
         return leaseTimeToLiveResponse(member.kv.currentRev, g.headerInfo(), req.ID, t.ttl, t.granted, req.keys ? t.keys : []);
@@ -51,6 +55,7 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
     gatewayRoute<object>(app, path, g, {
       desc: LeaseLeasesRequestDesc,
       raft: false,
+      auth: false,
       async handle() {
         const ids = await member.read(false, () => [...member.lessor.leases.keys()]);
         return leaseLeasesResponse(member.kv.currentRev, g.headerInfo(), ids);

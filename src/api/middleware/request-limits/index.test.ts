@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Hono } from 'hono';
 import { EtcdError } from '../../etcd-errors.ts';
 import { PutRequestDesc } from '../../json/kv-messages.ts';
-import { checkRequestSize, limitRequestBody, requestLimits } from './index.ts';
+import { checkGrpcSize, checkRaftSize, limitRequestBody, protoSize, requestLimits } from './index.ts';
 
 const L = requestLimits(1.5 * 1024 * 1024);
 
@@ -30,12 +30,15 @@ test('the limits apply to the protobuf form: request too large, then gRPC\'s cap
   const put = (valueBytes: number) => ({ key: 'big', value: 'x'.repeat(valueBytes), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false });
   const attempt = (bytes: number, raft = true) => {
     try {
-      checkRequestSize(put(bytes), PutRequestDesc, bytes * 2, raft, L);
+      const size = protoSize(put(bytes), PutRequestDesc, bytes * 2, L);
+      checkGrpcSize(size, L);
+      if (raft) checkRaftSize(size, L);
       return 'ok';
     } catch (err) {
       return `${(err as EtcdError).code} ${(err as EtcdError).message}`;
     }
   };
+  assert.equal(protoSize(put(10), PutRequestDesc, 20, L), undefined, 'small bodies are not sized');
   assert.equal(attempt(1_000_000), 'ok');
   assert.equal(attempt(1_600_000), '3 etcdserver: request is too large');
   assert.equal(attempt(1_600_000, false), 'ok', 'a read is not a raft entry');

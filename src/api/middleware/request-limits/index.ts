@@ -31,15 +31,23 @@ export const tooLargeForGrpc = (size: number, l: RequestLimits): EtcdError =>
   new EtcdError(8, `grpc: received message larger than max (${size} vs. ${l.grpcMax})`);
 
 /**
- * etcd's limits apply to the protobuf-encoded request, not to its JSON: gRPC refuses a message over
- * grpcMax, and the server one whose raft entry would pass --max-request-bytes.
+ * The protobuf size of a decoded request, because etcd's limits apply to that, not to the JSON:
+ * undefined when the JSON is small enough that no limit can apply (a request's protobuf form is
+ * never larger than its JSON), which spares sizing on nearly every request.
  */
-export function checkRequestSize(req: object, desc: MessageDesc, jsonBytes: number, raft: boolean, l: RequestLimits): void {
-  // A request's protobuf form is never larger than its JSON: small bodies need no sizing.
-  if (jsonBytes + RAFT_ENVELOPE <= l.maxRequestBytes) return;
-  const size = messageSize(req as Record<string, unknown>, desc);
-  if (size > l.grpcMax) throw tooLargeForGrpc(size, l);
-  if (raft && size + RAFT_ENVELOPE > l.maxRequestBytes) throw new EtcdError(3, 'etcdserver: request is too large');
+export function protoSize(req: object, desc: MessageDesc, jsonBytes: number, l: RequestLimits): number | undefined {
+  if (jsonBytes + RAFT_ENVELOPE <= l.maxRequestBytes) return undefined;
+  return messageSize(req as Record<string, unknown>, desc);
+}
+
+/** gRPC refuses a message over grpcMax before etcd sees it. */
+export function checkGrpcSize(size: number | undefined, l: RequestLimits): void {
+  if (size !== undefined && size > l.grpcMax) throw tooLargeForGrpc(size, l);
+}
+
+/** etcd's server refuses a request whose raft entry would pass --max-request-bytes (after it checked the token). */
+export function checkRaftSize(size: number | undefined, l: RequestLimits): void {
+  if (size !== undefined && size + RAFT_ENVELOPE > l.maxRequestBytes) throw new EtcdError(3, 'etcdserver: request is too large');
 }
 
 /** Refuses, unread, a body whose declared length is past what any request could need. */
