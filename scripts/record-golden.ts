@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cases, { checkCases } from '../test/conformance/cases.ts';
-import { describeRequest, goldenName, send, type GoldenFile } from '../test/conformance/http.ts';
+import { goldenName, runCase, send, type GoldenFile } from '../test/conformance/http.ts';
+import type { RunVars } from '../test/conformance/normalise.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GOLDEN_DIR = path.join(ROOT, 'test/conformance/golden');
@@ -75,13 +76,14 @@ async function main(): Promise<void> {
   const proc = spawn(
     ETCD,
     [
-      '--name', 'golden',
+      // edgecd's test member is called 'default' too: member lists compare names as they are.
+      '--name', 'default',
       '--data-dir', dataDir,
       '--listen-client-urls', clientUrl,
       '--advertise-client-urls', clientUrl,
       '--listen-peer-urls', peerUrl,
       '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `golden=${peerUrl}`,
+      '--initial-cluster', `default=${peerUrl}`,
       '--initial-cluster-state', 'new',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -105,12 +107,9 @@ async function main(): Promise<void> {
     console.log(`record-golden: etcd ${version} healthy at ${clientUrl}; recording ${cases.length} cases`);
     mkdirSync(GOLDEN_DIR, { recursive: true });
     for (const f of readdirSync(GOLDEN_DIR)) if (f.endsWith('.json')) rmSync(path.join(GOLDEN_DIR, f));
+    const vars: RunVars = { PEER_URL: peerUrl, CLIENT_URL: clientUrl };
     for (const [i, c] of cases.entries()) {
-      const golden: GoldenFile = { case: c.name, ...(c.note ? { note: c.note } : {}), requests: [] };
-      for (const req of c.requests) {
-        const response = await send(clientUrl, req);
-        golden.requests.push({ request: describeRequest(req), response });
-      }
+      const golden: GoldenFile = { case: c.name, ...(c.note ? { note: c.note } : {}), requests: await runCase(clientUrl, c, vars) };
       writeFileSync(path.join(GOLDEN_DIR, goldenName(i, c.name)), JSON.stringify(golden, null, 2) + '\n');
     }
     console.log(`record-golden: wrote ${cases.length} golden files to ${path.relative(ROOT, GOLDEN_DIR)}/`);

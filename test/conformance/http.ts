@@ -2,7 +2,8 @@
 // with node:http (not fetch: fetch refuses a body on GET and adds headers of its own) and capture
 // the parts of the answer the golden files keep.
 import http from 'node:http';
-import type { CaseRequest } from './cases.ts';
+import type { Case, CaseRequest } from './cases.ts';
+import type { RunVars } from './normalise.ts';
 
 /** Response headers compared between etcd and edgecd. */
 export const COMPARED_HEADERS = ['content-type', 'allow'] as const;
@@ -75,10 +76,47 @@ export function describeRequest(req: CaseRequest): { method: string; path: strin
   return out;
 }
 
+export interface GoldenExchange {
+  request: ReturnType<typeof describeRequest>;
+  response: RecordedResponse;
+  /** For cases naming members: the run-time values the answer is normalised with. */
+  vars?: RunVars;
+}
+
 export interface GoldenFile {
   case: string;
   note?: string;
-  requests: Array<{ request: ReturnType<typeof describeRequest>; response: RecordedResponse }>;
+  requests: GoldenExchange[];
+}
+
+/** The request with $SELF, $ADDED and $PEER_URL replaced by this run's values. */
+export function substitute(req: CaseRequest, vars: RunVars): CaseRequest {
+  if (req.body === undefined || !req.body.includes('$')) return req;
+  const body = req.body.replace(/\$(SELF|ADDED|PEER_URL)\b/g, (m, name: keyof RunVars) => vars[name] ?? m);
+  return { ...req, body };
+}
+
+/** Picks up the run-time values an answer reveals: the member's own id, a member just added. */
+function learn(vars: RunVars, body: string): void {
+  vars.SELF ??= /"member_id":"(\d+)"/.exec(body)?.[1];
+  const added = /"member":\{"ID":"(\d+)"/.exec(body)?.[1];
+  if (added) vars.ADDED = added;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends a case's requests in order (with its timing), learning run-time values as it goes. */
+export async function runCase(baseUrl: string, c: Case, vars: RunVars): Promise<GoldenExchange[]> {
+  if (c.waitMs) await sleep(c.waitMs);
+  // A few milliseconds into a second leaves the rest of it for the requests.
+  if (c.sameSecond) await sleep(1005 - (Date.now() % 1000));
+  const out: GoldenExchange[] = [];
+  for (const req of c.requests) {
+    const response = await send(baseUrl, substitute(req, vars));
+    learn(vars, response.body);
+    out.push({ request: describeRequest(req), response, ...(c.members ? { vars: { ...vars } } : {}) });
+  }
+  return out;
 }
 
 /** Golden file name for the i-th case (0-based). */
