@@ -10,7 +10,7 @@ import { corsHeaders } from './middleware/cors/index.ts';
 import { postOnly } from './middleware/method-not-allowed/index.ts';
 import { checkGrpcSize, checkRaftSize, limitRequestBody, protoSize, tooLargeForGrpc, type RequestLimits } from './middleware/request-limits/index.ts';
 import { nodeEnv } from './node-env.ts';
-import { BodyTooLarge, readBody } from './read-body.ts';
+import { BodyTooLarge, readBody, RequestAborted } from './read-body.ts';
 
 /** What every gateway route needs to know of the member and its limits. */
 export interface GatewayContext {
@@ -97,6 +97,7 @@ export function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
       try {
         return writeNode(outgoing, 200, await run(c));
       } catch (err) {
+        if (err instanceof RequestAborted) return RESPONSE_ALREADY_SENT;
         const [status, body] = errorParts(err, c.req.path);
         return writeNode(outgoing, status, body);
       }

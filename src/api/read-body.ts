@@ -7,6 +7,13 @@ export class BodyTooLarge extends Error {
   }
 }
 
+/** The client went away (or Node cut the request) before its body was in: there is no one to answer. */
+export class RequestAborted extends Error {
+  constructor(cause?: Error) {
+    super('request aborted', { cause });
+  }
+}
+
 /**
  * The request body, refused once it passes `cap` bytes so a huge or endless body cannot fill
  * memory (a declared length over it was refused before: limitRequestBody). On Node it reads the
@@ -42,7 +49,7 @@ export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
     const fail = (err?: Error) => {
       if (done) return;
       done = true;
-      reject(err ?? new Error('request aborted'));
+      reject(new RequestAborted(err));
     };
     incoming.on('error', fail);
     incoming.on('aborted', fail);

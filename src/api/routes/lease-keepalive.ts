@@ -9,7 +9,8 @@ import { leaseKeepAliveLine } from '../json/lease-responses.ts';
 import { GATEWAY_PREFIXES, JSON_HEADERS, NODE_JSON_HEADERS, type GatewayContext } from '../gateway.ts';
 import { httpStatusOf } from '../grpc-status.ts';
 import { postOnly } from '../middleware/method-not-allowed/index.ts';
-import { nodeEnv } from '../node-env.ts';
+import { streamingBody } from '../middleware/request-limits/index.ts';
+import { closeWhenSent, nodeEnv } from '../node-env.ts';
 import type { OpenStreams } from '../streams.ts';
 
 /** Most bytes of a half-received request kept while waiting for the rest of it. */
@@ -72,7 +73,8 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
         incoming.pause();
         chain = chain.then(() => {
           start();
-          outgoing.end(() => outgoing.destroy());
+          outgoing.end();
+          closeWhenSent(outgoing);
         });
       },
     });
@@ -93,5 +95,7 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
     });
     return RESPONSE_ALREADY_SENT;
   };
-  for (const prefix of GATEWAY_PREFIXES) postOnly(app, `${prefix}/lease/keepalive`, handler);
+  // A keep-alive stream's body stays open as long as its client keeps the lease alive.
+  const longBody = streamingBody();
+  for (const prefix of GATEWAY_PREFIXES) postOnly(app, `${prefix}/lease/keepalive`, longBody, handler);
 }

@@ -7,7 +7,8 @@ import { httpStatusOf } from '../grpc-status.ts';
 import { errorBody } from '../json/encode.ts';
 import { authorize } from '../middleware/auth-token/index.ts';
 import { postOnly } from '../middleware/method-not-allowed/index.ts';
-import { nodeEnv } from '../node-env.ts';
+import { streamingBody } from '../middleware/request-limits/index.ts';
+import { closeWhenSent, nodeEnv } from '../node-env.ts';
 import type { OpenStreams } from '../streams.ts';
 import { GatewayWatchSession } from '../watch/gateway-session.ts';
 import { WatchRequestStream, type StreamItem } from '../watch/request-stream.ts';
@@ -57,7 +58,12 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
     const begin = (sink: EventSink) => {
       session = new GatewayWatchSession(store, sink, limits, g.headerInfo, authError);
       const s = session;
-      sink.onClose(streams.add({ shutdown: (reason: string) => s.shutdown(reason) }));
+      const outgoing = env?.outgoing;
+      const shutdown = (reason: string) => {
+        s.shutdown(reason);
+        if (outgoing) closeWhenSent(outgoing);
+      };
+      sink.onClose(streams.add({ shutdown }));
     };
     // Items after the first bad one are never read (etcd's gateway stops decoding there).
     const handle = (items: StreamItem[]) => {
@@ -146,7 +152,9 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
     return new Response(sink.stream, { status: 200, headers: JSON_HEADERS });
   };
 
-  for (const prefix of GATEWAY_PREFIXES) postOnly(app, `${prefix}/watch`, gatewayWatch);
+  // A watch stream's body stays open as long as its client keeps adding requests to it.
+  const longBody = streamingBody();
+  for (const prefix of GATEWAY_PREFIXES) postOnly(app, `${prefix}/watch`, longBody, gatewayWatch);
   sseWatchRoute(app, g, store, streams, limits, opts.heartbeatMs ?? 15_000);
 }
 

@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Hono } from 'hono';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Hono, type Context } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { closeServers, serveNode } from '../../serve-node.ts';
+import { nodeEnv } from '../../node-env.ts';
 import { EtcdError } from '../../etcd-errors.ts';
 import { PutRequestDesc } from '../../json/kv-messages.ts';
-import { checkGrpcSize, checkRaftSize, limitRequestBody, protoSize, requestLimits } from './index.ts';
+import { checkGrpcSize, checkRaftSize, limitRequestBody, protoSize, requestLimits, streamingBody } from './index.ts';
 
 const L = requestLimits(1.5 * 1024 * 1024);
 
@@ -44,4 +49,45 @@ test('the limits apply to the protobuf form: request too large, then gRPC\'s cap
   assert.equal(attempt(1_600_000, false), 'ok', 'a read is not a raft entry');
   // key: tag, length, 3 bytes; value: tag, 3-byte length, the bytes (etcd's golden case).
   assert.equal(attempt(2_200_000), '8 grpc: received message larger than max (2200010 vs. 2097152)');
+});
+
+test("a streaming body outlives Node's request timeout; the same route without the middleware is cut", async () => {
+  const echo = (c: Context) => {
+    const { incoming, outgoing } = nodeEnv(c)!;
+    outgoing!.writeHead(200);
+    incoming!.on('data', (d: Buffer) => outgoing!.write(d));
+    incoming!.on('end', () => outgoing!.end());
+    return RESPONSE_ALREADY_SENT;
+  };
+  const a = new Hono();
+  a.post('/stream', streamingBody(), echo);
+  a.post('/plain', echo);
+  const servers = await serveNode(a, ['http://127.0.0.1:0'], {}, { requestTimeout: 400, headersTimeout: 200, connectionsCheckingInterval: 50 });
+  const port = (servers[0].address() as AddressInfo).port;
+  const hold = (path: string) =>
+    new Promise<string>((resolve) => {
+      let got = '';
+      const req = http.request({ port, path, method: 'POST', headers: { 'transfer-encoding': 'chunked' }, agent: false }, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (got += d));
+        res.on('end', () => resolve(got));
+        res.on('error', () => resolve(got + '|cut'));
+      });
+      req.on('error', () => resolve(got + '|cut'));
+      let n = 0;
+      const t = setInterval(() => {
+        if (req.destroyed) return clearInterval(t);
+        req.write(String(n));
+        if (++n === 6) {
+          clearInterval(t);
+          req.end();
+        }
+      }, 200);
+    });
+  try {
+    assert.equal(await hold('/stream'), '012345', 'held 1.2 s, three request timeouts');
+    assert.match(await hold('/plain'), /\|cut$/);
+  } finally {
+    await closeServers(servers);
+  }
 });
