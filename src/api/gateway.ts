@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context, Hono } from 'hono';
 import { EtcdError } from './etcd-errors.ts';
+import { bytesEncodingOf } from './encoding-param.ts';
+import type { BytesEncoding } from './json/bytes-encoding.ts';
 import { errorBody, type HeaderInfo } from './json/encode.ts';
 import { DecodeError, decodeBody, type MessageDesc } from './json/proto-decode.ts';
 import { httpStatusOf } from './grpc-status.ts';
@@ -37,7 +39,8 @@ export interface RouteSpec<Req> {
   validate?(req: Req): void;
   /** Whether etcd's server checks the caller's token for this request (not all routes do). */
   auth: boolean;
-  handle(req: Req, c: Context): Promise<string> | string;
+  /** enc: how the answer writes bytes fields (the request's were read with it). */
+  handle(req: Req, c: Context, enc: BytesEncoding): Promise<string> | string;
 }
 
 // Header lists built once: writing them straight to Node's response skips a Headers object per answer.
@@ -80,16 +83,17 @@ export function errorParts(err: unknown, path: string): [number, string] {
 export function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
   const limits = g.limits;
   const run = async (c: Context): Promise<string> => {
+    const enc = bytesEncodingOf(c);
     const body = await readBody(c, limits.bodyCap).catch((err) => {
       throw err instanceof BodyTooLarge ? tooLargeForGrpc(err.size, limits) : err;
     });
-    const req = decodeBody<Req>(body, spec.desc);
+    const req = decodeBody<Req>(body, spec.desc, enc);
     const size = protoSize(req as object, spec.desc, body.length, limits);
     checkGrpcSize(size, limits);
     spec.validate?.(req);
     if (spec.auth) authorize(c);
     if (spec.raft) checkRaftSize(size, limits);
-    return spec.handle(req, c);
+    return spec.handle(req, c, enc);
   };
   return async (c: Context): Promise<Response> => {
     const outgoing = nodeEnv(c)?.outgoing;

@@ -1,3 +1,4 @@
+import type { BytesEncoding } from './bytes-encoding.ts';
 import { header, type HeaderInfo } from './encode.ts';
 
 /**
@@ -16,9 +17,9 @@ export function leaseRevokeResponse(revision: number, info: HeaderInfo): string 
 }
 
 /** keys: the lease's keys, sorted, as latin1 byte strings. TTL -1: the lease does not exist. */
-export function leaseTimeToLiveResponse(revision: number, info: HeaderInfo, id: bigint, ttl: number, grantedTtl: number, keys: string[]): string {
+export function leaseTimeToLiveResponse(revision: number, info: HeaderInfo, id: bigint, ttl: number, grantedTtl: number, keys: string[], enc: BytesEncoding): string {
   let s = `{"header":${header({ revision }, info)}${int('ID', id)}${int('TTL', ttl)}${int('grantedTTL', grantedTtl)}`;
-  if (keys.length) s += `,"keys":[${keys.map((k) => `"${Buffer.from(k, 'latin1').toString('base64')}"`).join(',')}]`;
+  if (keys.length) s += `,"keys":[${keys.map((k) => enc.json(k)).join(',')}]`;
   return s + '}';
 }
 

@@ -28,10 +28,10 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: false,
     validate: checkRange,
     auth: true,
-    async handle(req) {
+    async handle(req, _c, enc) {
       const a = await member.read(req.serializable, () => member.range(req));
       if (a.done) await a.done;
-      return rangeResponse(a.resp, g.headerInfo());
+      return rangeResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<PutRequest>(app, '/kv/put', g, {
@@ -39,9 +39,9 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: true,
     validate: checkPut,
     auth: true,
-    async handle(req) {
+    async handle(req, _c, enc) {
       const a = await member.propose<PutResponse>({ put: req });
-      return putResponse(a.resp, g.headerInfo());
+      return putResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<DeleteRangeRequest>(app, '/kv/deleterange', g, {
@@ -49,9 +49,9 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: true,
     validate: checkDelete,
     auth: true,
-    async handle(req) {
+    async handle(req, _c, enc) {
       const a = await member.propose<DeleteRangeResponse>({ deleteRange: req });
-      return deleteRangeResponse(a.resp, g.headerInfo());
+      return deleteRangeResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<TxnRequest>(app, '/kv/txn', g, {
@@ -59,10 +59,10 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: true,
     validate: (req) => checkTxn(req, g.maxTxnOps),
     auth: true,
-    async handle(req) {
+    async handle(req, _c, enc) {
       const a = await member.txn(req);
       if (a.done) await a.done;
-      return txnResponse(a.resp, g.headerInfo());
+      return txnResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<CompactionRequest>(app, '/kv/compaction', g, {

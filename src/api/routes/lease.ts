@@ -45,9 +45,9 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
       raft: false,
       // etcd answers a time-to-live without asking who is calling.
       auth: false,
-      async handle(req) {
+      async handle(req, _c, enc) {
         const t = await member.leaseTimeToLive(req.ID);
-        return leaseTimeToLiveResponse(member.kv.currentRev, g.headerInfo(), req.ID, t.ttl, t.granted, req.keys ? t.keys : []);
+        return leaseTimeToLiveResponse(member.kv.currentRev, g.headerInfo(), req.ID, t.ttl, t.granted, req.keys ? t.keys : [], enc);
       },
     });
   }

@@ -41,7 +41,7 @@ export function sseWatchRoute(app: Hono, g: GatewayContext, store: WatchableStor
     let web: WebStreamSink | undefined;
     if (outgoing) sink = new NodeSink(outgoing, 200, SSE_HEADERS);
     else sink = web = new WebStreamSink();
-    const session = new SseWatchSession(store, sink, limits, g.headerInfo, spec.heartbeatMs ?? heartbeatMs);
+    const session = new SseWatchSession(store, sink, limits, g.headerInfo, spec.heartbeatMs ?? heartbeatMs, spec.enc);
     sink.onClose(streams.add(session));
     session.start(spec, spec.retryMs);
     return web ? new Response(web.stream, { status: 200, headers: SSE_HEADERS }) : RESPONSE_ALREADY_SENT;

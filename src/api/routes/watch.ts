@@ -1,8 +1,10 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context, Hono } from 'hono';
 import type { WatchableStore } from '../../mvcc/watchable-store.ts';
+import { bytesEncodingOf } from '../encoding-param.ts';
 import { EtcdError } from '../etcd-errors.ts';
-import { GATEWAY_PREFIXES, JSON_HEADERS, NODE_JSON_HEADERS, type GatewayContext } from '../gateway.ts';
+import { errorResponse, GATEWAY_PREFIXES, JSON_HEADERS, NODE_JSON_HEADERS, type GatewayContext } from '../gateway.ts';
+import type { BytesEncoding } from '../json/bytes-encoding.ts';
 import { httpStatusOf } from '../grpc-status.ts';
 import { errorBody } from '../json/encode.ts';
 import { authorize } from '../middleware/auth-token/index.ts';
@@ -51,12 +53,18 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
   const { grpcMax } = g.limits;
 
   const gatewayWatch = async (c: Context): Promise<Response> => {
+    let enc: BytesEncoding;
+    try {
+      enc = bytesEncodingOf(c);
+    } catch (err) {
+      return errorResponse(c, err);
+    }
     const authError = refusalOf(c);
     const env = nodeEnv(c);
-    const decoder = new WatchRequestStream(grpcMax);
+    const decoder = new WatchRequestStream(grpcMax, enc);
     let session: GatewayWatchSession | undefined;
     const begin = (sink: EventSink) => {
-      session = new GatewayWatchSession(store, sink, limits, g.headerInfo, authError);
+      session = new GatewayWatchSession(store, sink, limits, g.headerInfo, authError, enc);
       const s = session;
       const outgoing = env?.outgoing;
       const shutdown = (reason: string) => {

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { FilterType } from '../../mvcc/watcher-group.ts';
+import { bytesEncodingNamed, type BytesEncoding } from '../json/bytes-encoding.ts';
 import { emptyRange, watchRange } from './gateway-session.ts';
 import type { SseWatchSpec } from './sse-session.ts';
 
@@ -9,6 +10,38 @@ export class ParamError extends Error {}
 export interface SseParams extends SseWatchSpec {
   heartbeatMs?: number;
   retryMs?: number;
+  /** How the answers write keys and values (the same as the query's key parameters). */
+  enc: BytesEncoding;
+}
+
+/**
+ * A query parameter's bytes, percent-escapes decoded byte by byte (so %FF is the byte 0xFF, not
+ * U+FFFD), '+' a space: text-mode keys that are not UTF-8 lose nothing either.
+ */
+function rawQueryBytes(url: string, name: string): string | undefined {
+  const q = url.indexOf('?');
+  if (q < 0) return undefined;
+  let found: string | undefined;
+  for (const pair of url.slice(q + 1).split('#')[0].split('&')) {
+    const eq = pair.indexOf('=');
+    const k = eq < 0 ? pair : pair.slice(0, eq);
+    if (percentBytes(k) !== name) continue;
+    found ??= percentBytes(eq < 0 ? '' : pair.slice(eq + 1));
+  }
+  return found;
+}
+
+function percentBytes(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '+') out += ' ';
+    else if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out += String.fromCharCode(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else out += Buffer.from(c, 'utf8').toString('latin1');
+  }
+  return out;
 }
 
 /** The range_end that covers every key starting with prefix (etcd's GetPrefixRangeEnd). */
@@ -20,15 +53,19 @@ export function prefixEnd(prefix: string): string {
   return '';
 }
 
-/** Query parameters of GET /v3/watch/sse. Keys are base64 as in the gateway, or text with encoding=text. */
+/**
+ * Query parameters of GET /v3/watch/sse. Keys are base64 as in the gateway, or with encoding=text
+ * percent-encoded bytes (plain text for UTF-8 keys), and the answers then use the text encoding.
+ */
 export function sseParams(c: Context): SseParams {
   const q = (name: string) => c.req.query(name);
-  const encoding = q('encoding') ?? 'base64';
-  if (encoding !== 'base64' && encoding !== 'text') throw new ParamError(`invalid encoding "${encoding}": want base64 or text`);
+  const encoding = q('encoding');
+  const enc = bytesEncodingNamed(encoding);
+  if (!enc) throw new ParamError(`invalid encoding "${encoding}": want base64 or text`);
   const bytes = (name: string): string | undefined => {
+    if (enc.name === 'text') return rawQueryBytes(c.req.url, name);
     const v = q(name);
     if (v === undefined) return undefined;
-    if (encoding === 'text') return Buffer.from(v, 'utf8').toString('latin1');
     // A '+' in a query string arrives as a space; the URL-safe alphabet is accepted too.
     const s = v.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.replace(/=+$/, '').length % 4 === 1) throw new ParamError(`illegal base64 data in ${name}`);
@@ -85,5 +122,6 @@ export function sseParams(c: Context): SseParams {
     progressNotify: bool('progress_notify', 'progress'),
     heartbeatMs: int('heartbeat', 100),
     retryMs: int('retry', 0),
+    enc,
   };
 }
