@@ -67,7 +67,7 @@ function writeNode(outgoing: ServerResponse, status: number, body: string): Resp
   return RESPONSE_ALREADY_SENT;
 }
 
-export function errorParts(err: unknown, path: string): [number, string] {
+function errorParts(err: unknown, path: string): [number, string] {
   if (err instanceof EtcdError) return [httpStatusOf(err.code), errorBody(err.message, err.code)];
   if (err instanceof DecodeError) return [400, errorBody(err.message, 3)];
   console.error('edgecd: unexpected error serving', path, err);
@@ -80,7 +80,7 @@ export function errorParts(err: unknown, path: string): [number, string] {
  * gRPC's size cap, the request's own checks, the token, the raft entry's size. On Node the
  * request's headers and body are read, and the answer written, without building Web objects.
  */
-export function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
+function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
   const limits = g.limits;
   const run = async (c: Context): Promise<string> => {
     const enc = bytesEncodingOf(c);

@@ -31,7 +31,7 @@ export const EMPTY = Symbol('empty');
 
 const MAX_DEPTH = 1000;
 
-export function quoteChar(c: number): string {
+function quoteChar(c: number): string {
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return `'"'`;
   const esc: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x5c: '\\\\' };

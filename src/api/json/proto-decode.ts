@@ -44,17 +44,6 @@ const camel = (s: string): string => {
   return c;
 };
 
-const GO_TYPE: Record<Scalar, string> = {
-  bytes: '[]uint8',
-  string: 'string',
-  bool: 'bool',
-  int64: 'int64',
-  int64n: 'int64',
-  uint64: 'uint64',
-  uint64n: 'uint64',
-  int32: 'int32',
-};
-
 const typeName = (n: Node): string =>
   n.t === T.Obj ? 'object' : n.t === T.Arr ? 'array' : n.t === T.Str ? 'string' : n.t === T.Num ? 'number' : 'bool';
 

@@ -33,7 +33,7 @@ export function watchResponseJson(info: HeaderInfo, f: WatchResponseFields): str
   return s + '}';
 }
 
-export function eventJson(e: WatchEvent, withPrev: boolean, enc: BytesEncoding): string {
+function eventJson(e: WatchEvent, withPrev: boolean, enc: BytesEncoding): string {
   let s = e.type === EventType.DELETE ? '{"type":"DELETE","kv":' : '{"kv":';
   s += kv(e.kv, enc);
   if (withPrev && e.prevKv) s += `,"prev_kv":${kv(e.prevKv, enc)}`;
@@ -81,7 +81,7 @@ function kvSize(k: KeyValue): number {
   return n;
 }
 
-export function eventSize(e: WatchEvent, withPrev: boolean): number {
+function eventSize(e: WatchEvent, withPrev: boolean): number {
   let n = e.type !== EventType.PUT ? 2 : 0;
   n += field(1, kvSize(e.kv));
   if (withPrev && e.prevKv) n += field(1, kvSize(e.prevKv));
@@ -98,7 +98,7 @@ function headerSize(info: HeaderInfo, revision: number): number {
 }
 
 /** The size of a WatchResponse carrying `eventSizes` (plus watch_id and fragment), as gogoproto's Size(). */
-export function watchResponseSize(info: HeaderInfo, revision: number, watchId: string, fragment: boolean, eventSizes: number[]): number {
+function watchResponseSize(info: HeaderInfo, revision: number, watchId: string, fragment: boolean, eventSizes: number[]): number {
   let n = field(1, headerSize(info, revision));
   if (watchId !== '0') n += 1 + varintSize(BigInt(watchId));
   if (fragment) n += 2;

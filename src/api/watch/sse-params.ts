@@ -45,7 +45,7 @@ function percentBytes(s: string): string {
 }
 
 /** The range_end that covers every key starting with prefix (etcd's GetPrefixRangeEnd). */
-export function prefixEnd(prefix: string): string {
+function prefixEnd(prefix: string): string {
   for (let i = prefix.length - 1; i >= 0; i--) {
     const c = prefix.charCodeAt(i);
     if (c < 0xff) return prefix.slice(0, i) + String.fromCharCode(c + 1);

@@ -28,7 +28,6 @@ export interface SseWatchSpec {
  */
 export class SseWatchSession extends WatchSession {
   private heartbeat: NodeJS.Timeout | undefined;
-  private watcher: StreamWatcher | undefined;
 
   constructor(
     store: WatchableStore,
@@ -51,7 +50,6 @@ export class SseWatchSession extends WatchSession {
     const w = new StreamWatcher(this, spec.key, spec.end, spec.prevKv, spec.filters);
     w.progressNotify = spec.progressNotify;
     w.strict = true;
-    this.watcher = w;
     const rev = this.store.revision;
     const after = spec.startRev > 0 ? spec.startRev - 1 : rev;
     this.write(this.message('created', after, watchResponseJson(this.headerInfo(), { revision: rev, watchId: '0', created: true })));
@@ -87,6 +85,5 @@ export class SseWatchSession extends WatchSession {
   protected override onClosed(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
-    this.watcher = undefined;
   }
 }
