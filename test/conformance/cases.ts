@@ -8,6 +8,8 @@
 export interface CaseRequest {
   method: string;
   path: string;
+  /** In the cluster suite (cluster-cases.ts): the member the request goes to (default: the leader). */
+  to?: 'leader' | 'follower';
   /** Raw body text, so malformed bodies are possible. Omitted: no body at all. */
   body?: string;
   headers?: Record<string, string>;
@@ -26,6 +28,8 @@ export interface Case {
   mask?: string[];
   /** The answers name members: ids and the member's own URLs are compared by role, member lists as sets. */
   members?: boolean;
+  /** Every member id and loopback port is masked (a cluster's answers; member lists as sets). */
+  anyMember?: boolean;
   /** Sent right after a wall-clock second begins, so that all its requests fall within one second. */
   sameSecond?: boolean;
   /** Waits this long before the first request. */
