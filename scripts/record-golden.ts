@@ -1,7 +1,9 @@
 // Records etcd 3.4's answers to the conformance cases as golden files.
-//   npx tsx scripts/record-golden.ts
+//   npx tsx scripts/record-golden.ts [all|single|cluster]
 // Starts a fresh single-member etcd on loopback (temporary --data-dir, free ports), runs every case
-// of test/conformance/cases.ts in order against it, and rewrites test/conformance/golden/*.json.
+// of test/conformance/cases.ts in order against it, and rewrites test/conformance/golden/*.json;
+// then starts three members (m0, m1, m2) and does the same with test/conformance/cluster-cases.ts
+// into test/conformance/golden-cluster/.
 // Set ETCD_BIN to use an etcd binary that is not on PATH.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,11 +11,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import cases, { checkCases } from '../test/conformance/cases.ts';
-import { describeRequest, goldenName, send, type GoldenFile } from '../test/conformance/http.ts';
+import cases, { checkCases, type Case } from '../test/conformance/cases.ts';
+import clusterCases from '../test/conformance/cluster-cases.ts';
+import { clusterTarget, goldenName, runCase, send, type GoldenFile } from '../test/conformance/http.ts';
+import type { RunVars } from '../test/conformance/normalise.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const GOLDEN_DIR = path.join(ROOT, 'test/conformance/golden');
+const CLUSTER_DIR = path.join(ROOT, 'test/conformance/golden-cluster');
 const ETCD = process.env.ETCD_BIN ?? 'etcd';
 
 function fail(msg: string): never {
@@ -62,60 +67,102 @@ async function waitHealthy(url: string, proc: ChildProcess, log: () => string): 
   fail(`etcd did not become healthy within 30 s:\n${log()}`);
 }
 
+interface EtcdMember {
+  name: string;
+  clientUrl: string;
+  peerUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts etcd members on loopback (fresh data dirs, free ports) as one new cluster; resolves once each is healthy. */
+async function startEtcd(names: string[]): Promise<EtcdMember[]> {
+  const ports: { client: number; peer: number }[] = [];
+  for (const _ of names) ports.push({ client: await freePort(), peer: await freePort() });
+  const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${ports[i].peer}`).join(',');
+  const members = names.map((name, i) => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edgecd-golden-etcd-'));
+    const clientUrl = `http://127.0.0.1:${ports[i].client}`;
+    const peerUrl = `http://127.0.0.1:${ports[i].peer}`;
+    let log = '';
+    const proc = spawn(
+      ETCD,
+      [
+        '--name', name,
+        '--data-dir', dataDir,
+        '--listen-client-urls', clientUrl,
+        '--advertise-client-urls', clientUrl,
+        '--listen-peer-urls', peerUrl,
+        '--initial-advertise-peer-urls', peerUrl,
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-state', 'new',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    const stop = async (): Promise<void> => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise((res) => proc.once('exit', res));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    return { name, clientUrl, peerUrl, stop, proc, log: () => log };
+  });
+  process.once('SIGINT', () => void Promise.all(members.map((m) => m.stop())).then(() => process.exit(130)));
+  try {
+    await Promise.all(members.map((m) => waitHealthy(m.clientUrl, m.proc, m.log)));
+  } catch (err) {
+    await Promise.all(members.map((m) => m.stop()));
+    throw err;
+  }
+  return members;
+}
+
+function rewrite(dir: string, golden: GoldenFile[]): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(path.join(dir, f));
+  golden.forEach((g, i) => writeFileSync(path.join(dir, goldenName(i, g.case)), JSON.stringify(g, null, 2) + '\n'));
+  console.log(`record-golden: wrote ${golden.length} golden files to ${path.relative(ROOT, dir)}/`);
+}
+
+async function record(list: Case[], target: Parameters<typeof runCase>[0], vars: RunVars): Promise<GoldenFile[]> {
+  const out: GoldenFile[] = [];
+  for (const c of list) out.push({ case: c.name, ...(c.note ? { note: c.note } : {}), requests: await runCase(target, c, vars) });
+  return out;
+}
+
 async function main(): Promise<void> {
   checkCases();
+  checkCases(clusterCases);
   const version = etcdVersion();
   if (!version.startsWith('3.4.')) console.warn(`record-golden: warning: etcd ${version} is not 3.4; golden files are meant to come from 3.4`);
+  const which = process.argv[2] ?? 'all';
+  if (!['all', 'single', 'cluster'].includes(which)) fail(`usage: record-golden.ts [all|single|cluster] (got ${which})`);
 
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'edgecd-golden-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
-  let log = '';
-  const proc = spawn(
-    ETCD,
-    [
-      '--name', 'golden',
-      '--data-dir', dataDir,
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', peerUrl,
-      '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `golden=${peerUrl}`,
-      '--initial-cluster-state', 'new',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proc.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((res) => proc.once('exit', res));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
+  if (which !== 'cluster') {
+    // edgecd's test member is called 'default' too: member lists compare names as they are.
+    const [m] = await startEtcd(['default']);
+    try {
+      console.log(`record-golden: etcd ${version} healthy at ${m.clientUrl}; recording ${cases.length} cases`);
+      rewrite(GOLDEN_DIR, await record(cases, m.clientUrl, { PEER_URL: m.peerUrl, CLIENT_URL: m.clientUrl }));
+    } finally {
+      await m.stop();
     }
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
-
-  try {
-    await waitHealthy(clientUrl, proc, () => log);
-    console.log(`record-golden: etcd ${version} healthy at ${clientUrl}; recording ${cases.length} cases`);
-    mkdirSync(GOLDEN_DIR, { recursive: true });
-    for (const f of readdirSync(GOLDEN_DIR)) if (f.endsWith('.json')) rmSync(path.join(GOLDEN_DIR, f));
-    for (const [i, c] of cases.entries()) {
-      const golden: GoldenFile = { case: c.name, ...(c.note ? { note: c.note } : {}), requests: [] };
-      for (const req of c.requests) {
-        const response = await send(clientUrl, req);
-        golden.requests.push({ request: describeRequest(req), response });
-      }
-      writeFileSync(path.join(GOLDEN_DIR, goldenName(i, c.name)), JSON.stringify(golden, null, 2) + '\n');
+  }
+  if (which !== 'single') {
+    const ms = await startEtcd(['m0', 'm1', 'm2']);
+    try {
+      // etcd refuses membership changes until every voter has been connected for 5 s.
+      await new Promise((r) => setTimeout(r, 6_000));
+      console.log(`record-golden: 3 etcd members healthy; recording ${clusterCases.length} cluster cases`);
+      rewrite(CLUSTER_DIR, await record(clusterCases, clusterTarget(ms.map((m) => m.clientUrl)), {}));
+    } finally {
+      await Promise.all(ms.map((m) => m.stop()));
     }
-    console.log(`record-golden: wrote ${cases.length} golden files to ${path.relative(ROOT, GOLDEN_DIR)}/`);
-  } finally {
-    await stop();
   }
 }
 

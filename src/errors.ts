@@ -61,6 +61,7 @@ export const Errors = {
   tooManyLearners: e(Code.FailedPrecondition, 'etcdserver: too many learner members in cluster'),
   notEnoughStarted: e(Code.FailedPrecondition, 'etcdserver: re-configuration failed due to not enough started members'),
   notLeader: e(Code.FailedPrecondition, 'etcdserver: not leader'),
+  badLeaderTransferee: e(Code.FailedPrecondition, 'etcdserver: bad leader transferee'),
   unhealthy: e(Code.Unavailable, 'etcdserver: unhealthy cluster'),
   permissionDenied: e(Code.PermissionDenied, 'etcdserver: permission denied'),
   invalidAuthToken: e(Code.Unauthenticated, 'etcdserver: invalid auth token'),

@@ -1,51 +1,69 @@
 import { Hono } from 'hono';
+import type { WatchableStore } from '../mvcc/watchable-store.ts';
 import type { Member } from '../server/member.ts';
-import { CORS_HEADERS, TEXT_HEADERS, type GatewayContext } from './gateway.ts';
+import { GATEWAY_PREFIXES, type GatewayContext } from './gateway.ts';
+import { authToken } from './middleware/auth-token/index.ts';
+import { cors } from './middleware/cors/index.ts';
+import { methodNotAllowed } from './middleware/method-not-allowed/index.ts';
+import { requestLimits } from './middleware/request-limits/index.ts';
+import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { leaseRoutes } from './routes/lease.ts';
+import { maintenanceRoutes } from './routes/maintenance.ts';
 import { watchRoutes, type WatchRouteOptions } from './routes/watch.ts';
-import { createWatchStore } from '../server/watch-history.ts';
-
-import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.ts';
+import { SSE_CORS, SSE_PATH } from './routes/watch-sse.ts';
+import { OpenStreams } from './streams.ts';
 import { VERSION } from './version.ts';
 
 export interface AppOptions {
   maxRequestBytes: number;
   maxTxnOps: number;
+  /** The member's watchable store (src/server/watch-history.ts builds it). */
+  watchStore: WatchableStore;
   cluster?: ClusterRouteOptions;
   /** Watch streams: back-pressure limits, progress and heartbeat periods. */
   watch?: WatchRouteOptions;
 }
 
-const GATEWAY_PREFIXES = ['/v3/', '/v3beta/'];
+export interface GatewayApp {
+  app: Hono;
+  /** Ends every open stream (watches, keep-alives) with etcd's last words: for shutdown. */
+  closeStreams(reason?: string): void;
+}
+
+const TEXT_HEADERS = { 'content-type': 'text/plain; charset=utf-8' };
 
 /** The HTTP face of a member: etcd's JSON gateway plus edgecd's own routes. */
-export function createApp(member: Member, opts: AppOptions): Hono {
+export function createApp(member: Member, opts: AppOptions): GatewayApp {
   const app = new Hono();
+  const streams = new OpenStreams();
   const g: GatewayContext = {
     headerInfo: () => ({ clusterId: member.clusterId.toString(), memberId: member.memberId.toString(), raftTerm: member.term }),
-    maxRequestBytes: opts.maxRequestBytes,
+    limits: requestLimits(opts.maxRequestBytes),
     maxTxnOps: opts.maxTxnOps,
-    authEnabled: () => false,
   };
 
-  // Before the catch-all preflight: the SSE route answers its own.
-  watchRoutes(app, g, createWatchStore(member), opts.watch);
+  // The SSE route's preflight allows more headers; registered first, it answers before the general one.
+  app.use(SSE_PATH, cors(SSE_CORS));
+  app.use('*', cors());
+  for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken());
+  app.use(SSE_PATH, authToken({ queryParam: 'token' }));
 
-  // etcd answers every preflight, whatever the path.
-  app.options('*', (c) => c.body(null, 200, CORS_HEADERS));
-
+  watchRoutes(app, g, opts.watchStore, streams, opts.watch);
   kvRoutes(app, g, member);
-  leaseRoutes(app, g, member);
-  if (opts.cluster) clusterRoutes(app, g, member, opts.cluster);
+  leaseRoutes(app, g, member, streams);
+  if (opts.cluster) {
+    clusterRoutes(app, g, member, opts.cluster);
+    maintenanceRoutes(app, g, member, opts.cluster.dbSize);
+  }
 
-  app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { ...CORS_HEADERS, 'content-type': 'application/json' }));
-  app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', (c) => c.body('Method Not Allowed\n', 405, { ...TEXT_HEADERS, allow: 'GET' }));
+  app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { 'content-type': 'application/json' }));
+  app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', methodNotAllowed({ allow: 'GET' }));
   app.get('/health', (c) => c.body(JSON.stringify({ health: member.healthy() ? 'true' : 'false' }), member.healthy() ? 200 : 503, TEXT_HEADERS));
 
   app.notFound((c) => {
-    const inGateway = GATEWAY_PREFIXES.some((p) => c.req.path.startsWith(p));
+    const inGateway = GATEWAY_PREFIXES.some((p) => c.req.path.startsWith(p + '/'));
     return c.body(inGateway ? 'Not Found\n' : '404 page not found\n', 404, TEXT_HEADERS);
   });
-  return app;
+  return { app, closeStreams: (reason) => streams.closeAll(reason) };
 }

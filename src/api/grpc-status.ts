@@ -1,4 +1,4 @@
-/** grpc-gateway v1's HTTP status for each gRPC code. */
+/** grpc-gateway v1's HTTP status for each gRPC code (HTTPStatusFromCode), as etcd 3.4.23's gateway answers. */
 const STATUS: Record<number, number> = {
   0: 200,
   1: 408,
@@ -9,7 +9,7 @@ const STATUS: Record<number, number> = {
   6: 409,
   7: 403,
   8: 429,
-  9: 400,
+  9: 412,
   10: 409,
   11: 400,
   12: 501,

@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { nodeEnv } from './node-env.ts';
 
 export class BodyTooLarge extends Error {
   constructor(readonly size: number) {
@@ -6,22 +7,20 @@ export class BodyTooLarge extends Error {
   }
 }
 
-interface NodeIncoming {
-  headers: Record<string, string | string[] | undefined>;
-  on(event: 'data', fn: (chunk: Buffer) => void): void;
-  on(event: 'end' | 'error' | 'aborted', fn: (err?: Error) => void): void;
-  pause(): void;
+/** The client went away (or Node cut the request) before its body was in: there is no one to answer. */
+export class RequestAborted extends Error {
+  constructor(cause?: Error) {
+    super('request aborted', { cause });
+  }
 }
 
 /**
  * The request body, refused once it passes `cap` bytes so a huge or endless body cannot fill
- * memory. On Node it reads the socket stream directly (no Web Request is built: faster); other
- * runtimes go through the Web API.
+ * memory (a declared length over it was refused before: limitRequestBody). On Node it reads the
+ * socket stream directly (no Web Request is built: faster); other runtimes go through the Web API.
  */
 export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (declared > cap) throw new BodyTooLarge(declared);
-  const incoming = (c.env as { incoming?: NodeIncoming } | undefined)?.incoming;
+  const incoming = nodeEnv(c)?.incoming;
   if (!incoming) {
     const buf = new Uint8Array(await c.req.arrayBuffer());
     if (buf.length > cap) throw new BodyTooLarge(buf.length);
@@ -31,7 +30,7 @@ export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
-    incoming.on('data', (chunk) => {
+    incoming.on('data', (chunk: Buffer) => {
       if (done) return;
       size += chunk.length;
       if (size > cap) {
@@ -50,7 +49,7 @@ export async function readBody(c: Context, cap: number): Promise<Uint8Array> {
     const fail = (err?: Error) => {
       if (done) return;
       done = true;
-      reject(err ?? new Error('request aborted'));
+      reject(new RequestAborted(err));
     };
     incoming.on('error', fail);
     incoming.on('aborted', fail);

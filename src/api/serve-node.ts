@@ -1,3 +1,4 @@
+import type { ServerOptions as HttpServerOptions } from 'node:http';
 import https from 'node:https';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
@@ -10,8 +11,11 @@ export interface ServeTls {
   clientCertAuth?: boolean;
 }
 
-/** Serves the app on each listen URL (http, or https with `tls`) and resolves once all are listening. */
-export async function serveNode(app: Hono, urls: string[], tls: ServeTls = {}): Promise<ServerType[]> {
+/**
+ * Serves the app on each listen URL (http, or https with `tls`) and resolves once all are listening.
+ * `http` passes Node's server options (its timeouts: requestTimeout, headersTimeout, ...).
+ */
+export async function serveNode(app: Hono, urls: string[], tls: ServeTls = {}, http: HttpServerOptions = {}): Promise<ServerType[]> {
   const servers: ServerType[] = [];
   for (const u of urls) {
     const url = new URL(u);
@@ -26,9 +30,9 @@ export async function serveNode(app: Hono, urls: string[], tls: ServeTls = {}): 
             hostname,
             port,
             createServer: https.createServer,
-            serverOptions: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.clientCertAuth, rejectUnauthorized: !!tls.clientCertAuth },
+            serverOptions: { ...http, cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: !!tls.clientCertAuth, rejectUnauthorized: !!tls.clientCertAuth },
           }
-        : { fetch: app.fetch, hostname, port };
+        : { fetch: app.fetch, hostname, port, serverOptions: http };
       const server = serve(options, () => resolve());
       server.once('error', reject);
       servers.push(server);

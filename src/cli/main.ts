@@ -74,8 +74,9 @@ async function main(): Promise<void> {
   const peers = await serveNode(booted.peerApp, cfg.listenPeerUrls, loadTls(cfg.peerTls));
   // A peer's message stream is one request that lasts as long as the peer runs.
   for (const s of peers) (s as import('node:http').Server).requestTimeout = 0;
-  const app = createApp(member, {
+  const api = createApp(member, {
     maxRequestBytes: cfg.maxRequestBytes,
+    watchStore: booted.watchStore,
     maxTxnOps: cfg.maxTxnOps,
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
     cluster: {
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
       promoteOnLeader: (id) => booted.promoteOnLeader(id),
     },
   });
-  const clients = await serveNode(app, cfg.listenClientUrls, loadTls(cfg.clientTls));
+  const clients = await serveNode(api.app, cfg.listenClientUrls, loadTls(cfg.clientTls));
   log.info({ name: cfg.name, member: member.memberId.toString(16), cluster: member.clusterId.toString(16), clientUrls: cfg.listenClientUrls, peerUrls: cfg.listenPeerUrls }, 'serving');
   let stopping = false;
   const stop = async (signal: string) => {
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await booted.handOver();
+    api.closeStreams();
     await closeServers(clients);
     await closeServers(peers);
     await booted.close();

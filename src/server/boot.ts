@@ -11,6 +11,8 @@ import { type Logger, silentLogger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { ETCD_VERSION } from '../version.ts';
 import { openDatabase } from './database.ts';
+import type { WatchableStore } from '../mvcc/watchable-store.ts';
+import { createWatchStore } from './watch-history.ts';
 import { Member } from './member.ts';
 import { AlarmAction } from './alarms.ts';
 import { systemClock } from './clock.ts';
@@ -51,6 +53,8 @@ export interface BootOptions {
 
 export interface Booted {
   member: Member;
+  /** The member's watchable store, fed every applied write: the gateway's watches read it. */
+  watchStore: WatchableStore;
   /** The member's metrics (etcd's names), for /metrics. */
   metrics: Metrics;
   transport: Transport;
@@ -199,6 +203,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     void publishWhenLed(m, o.name, o.advertiseClientUrls);
     return {
       member: m,
+      watchStore: createWatchStore(m),
       metrics,
       transport,
       peerApp: peerRoutes(m, path.join(o.dataDir, 'snap'), log),

@@ -8,6 +8,8 @@
 export interface CaseRequest {
   method: string;
   path: string;
+  /** In the cluster suite (cluster-cases.ts): the member the request goes to (default: the leader). */
+  to?: 'leader' | 'follower';
   /** Raw body text, so malformed bodies are possible. Omitted: no body at all. */
   body?: string;
   headers?: Record<string, string>;
@@ -17,7 +19,21 @@ export interface Case {
   /** Unique, [a-z0-9-]+ (it names the golden file). */
   name: string;
   note?: string;
+  /**
+   * Request bodies may name values only known at run time: $SELF (the member's id), $ADDED (the id
+   * the last member/add answered), $PEER_URL (the member's peer URL).
+   */
   requests: CaseRequest[];
+  /** JSON fields whose values differ from run to run (a TTL counting down, sizes, raft indexes): compared by presence and place. */
+  mask?: string[];
+  /** The answers name members: ids and the member's own URLs are compared by role, member lists as sets. */
+  members?: boolean;
+  /** Every member id and loopback port is masked (a cluster's answers; member lists as sets). */
+  anyMember?: boolean;
+  /** Sent right after a wall-clock second begins, so that all its requests fall within one second. */
+  sameSecond?: boolean;
+  /** Waits this long before the first request. */
+  waitMs?: number;
 }
 
 /** base64 of a string's UTF-8 bytes, or of raw bytes. */
@@ -39,6 +55,10 @@ const add = (name: string, ...requests: CaseRequest[]): void => {
 };
 const addN = (name: string, note: string, ...requests: CaseRequest[]): void => {
   cases.push({ name, note, requests });
+};
+/** A case with options (masks, member normalisation, timing). */
+const addC = (c: Case): void => {
+  cases.push(c);
 };
 
 const K = (s: string) => b64(s);
@@ -410,6 +430,109 @@ add('delete-big', del({ key: K('big') })); // -> r45
 add('put-value-null', put({ key: K('vnull'), value: null, prev_kv: null })); // -> r46
 add('range-value-null-key', range({ key: K('vnull') }));
 add('range-huge-limit-everything', range({ key: NUL, range_end: NUL, limit: '9223372036854775807', keys_only: true }));
+
+// ---------------------------------------------------------------- leases (store at r46; lease 1000 holds t/lease)
+add('lease-grant-existing-id', post('/v3/lease/grant', { TTL: '60', ID: '1000' }));
+add('lease-grant-ttl-too-large', post('/v3/lease/grant', { TTL: '9000000001', ID: '2000' }));
+addN(
+  'lease-grant-min-ttl-then-revoke',
+  'a TTL below the minimum (1.5 election timeouts, rounded up) is raised to it; revoking a lease without keys keeps the revision',
+  post('/v3/lease/grant', { TTL: '-5', ID: '2000' }),
+  post('/v3/lease/revoke', { ID: '2000' }),
+);
+add('lease-revoke-not-found', post('/v3/lease/revoke', { ID: '2000' }));
+add('lease-revoke-no-id', post('/v3/lease/revoke', {}));
+add('lease-revoke-kv-alias-not-found', post('/v3/kv/lease/revoke', { ID: '99' }));
+add('lease-timetolive-missing', post('/v3/lease/timetolive', { ID: '99' }));
+addC({ name: 'lease-timetolive-keys', note: 'the remaining TTL counts down: masked', mask: ['TTL'], requests: [post('/v3/lease/timetolive', { ID: '1000', keys: true }), post('/v3/kv/lease/timetolive', { ID: 1000 })] });
+add('lease-leases', post('/v3/lease/leases', {}));
+add('lease-keepalive', post('/v3/lease/keepalive', '{"ID":"1000"}{"ID":"99"}{}'));
+add('lease-keepalive-bad-first', post('/v3/lease/keepalive', 'xx'));
+add('lease-keepalive-get-405', { method: 'GET', path: '/v3/lease/keepalive' });
+add('lease-grant-v3beta-exists', post('/v3beta/lease/grant', { TTL: 60, ID: 1000 }));
+
+// ---------------------------------------------------------------- a token while auth is disabled, route by route
+// etcd checks a token only where its server consults auth: after the gateway decoded the body and
+// after the request's own checks, and not at all on some routes.
+const AUTH = { authorization: 'not-a-token' };
+add('auth-header-put-empty-key', post('/v3/kv/put', { value: K('v') }, AUTH));
+add('auth-header-range-bad-json', post('/v3/kv/range', 'xx', AUTH));
+add('auth-header-range-future-revision', post('/v3/kv/range', { key: K('foo'), revision: '1000' }, AUTH));
+add('auth-header-txn-duplicate-key', post('/v3/kv/txn', { success: [{ request_put: kv('d', '1') }, { request_put: kv('d', '2') }] }, AUTH));
+add('auth-header-txn-too-many-ops', post('/v3/kv/txn', { success: many(129, (i) => ({ request_put: kv(`m/${i}`, 'v') })) }, AUTH));
+add('auth-header-put', post('/v3/kv/put', kv('auth', 'x'), AUTH));
+add('auth-header-put-lease-not-found', post('/v3/kv/put', kv('auth', 'x', { lease: '55' }), AUTH));
+add('auth-header-deleterange', post('/v3/kv/deleterange', { key: K('auth') }, AUTH));
+add('auth-header-compaction', post('/v3/kv/compaction', { revision: '1000' }, AUTH));
+add('auth-header-lease-grant', post('/v3/lease/grant', { TTL: '60', ID: '3000' }, AUTH));
+add('auth-header-lease-revoke', post('/v3/lease/revoke', { ID: '99' }, AUTH));
+add('auth-header-lease-timetolive', post('/v3/lease/timetolive', { ID: '99' }, AUTH));
+add('auth-header-lease-leases', post('/v3/lease/leases', {}, AUTH));
+add('auth-header-lease-keepalive', post('/v3/lease/keepalive', '{"ID":"1000"}', AUTH));
+addC({ name: 'auth-header-member-list', members: true, requests: [post('/v3/cluster/member/list', {}, AUTH)] });
+add('auth-header-member-add-bad-urls', post('/v3/cluster/member/add', { peerURLs: ['foo'] }, AUTH));
+add('auth-header-member-add', post('/v3/cluster/member/add', { peerURLs: ['http://127.0.0.1:1'], isLearner: true }, AUTH));
+add('auth-header-member-remove', post('/v3/cluster/member/remove', { ID: '1' }, AUTH));
+add('auth-header-member-update', post('/v3/cluster/member/update', { ID: '1', peerURLs: ['http://127.0.0.1:1'] }, AUTH));
+add('auth-header-member-promote', post('/v3/cluster/member/promote', { ID: '1' }, AUTH));
+const STATUS_MASK = ['dbSize', 'dbSizeInUse', 'raftIndex', 'raftAppliedIndex', 'raftTerm'];
+addC({ name: 'auth-header-status', members: true, mask: STATUS_MASK, requests: [post('/v3/maintenance/status', {}, AUTH)] });
+addC({ name: 'auth-header-transfer-leadership-self', members: true, requests: [post('/v3/maintenance/transfer-leadership', { targetID: '$SELF' }, AUTH)] });
+
+// ---------------------------------------------------------------- membership (a single member; a learner that never starts)
+const member = (op: string, b: unknown, headers?: Record<string, string>) => post(`/v3/cluster/member/${op}`, b, headers);
+const members = (name: string, ...requests: CaseRequest[]) => addC({ name, members: true, requests });
+members('member-list', member('list', {}));
+members('member-list-v3beta', post('/v3beta/cluster/member/list', ''));
+add('member-list-get-405', { method: 'GET', path: '/v3/cluster/member/list' });
+add('member-add-no-urls', member('add', {}), member('add', { peerURLs: [] }));
+addN(
+  'member-add-bad-urls',
+  "Go's types.NewURLs: a scheme of http, https, unix or unixs, host:port, no path",
+  member('add', { peerURLs: ['foo'], isLearner: true }),
+  member('add', { peerURLs: ['http://127.0.0.1'], isLearner: true }),
+  member('add', { peerURLs: ['http://127.0.0.1:5/'], isLearner: true }),
+  member('add', { peerURLs: ['ftp://127.0.0.1:5'], isLearner: true }),
+  member('add', { peerURLs: ['http://127.0.0.1:5', 'nope'], isLearner: true }),
+  member('add', { peerURLs: 'http://127.0.0.1:5' }),
+);
+members('member-add-own-peer-url', member('add', { peerURLs: ['$PEER_URL'], isLearner: true }), member('add', { peerURLs: ['$PEER_URL'] }));
+addC({
+  name: 'member-add-learner-twice-same-second',
+  note: "a member's id hashes its peer URLs and the second it was added: the same URLs within one second collide on the id first",
+  members: true,
+  sameSecond: true,
+  requests: [member('add', { peerURLs: [' http://127.0.0.1:1 '], isLearner: true }), member('add', { peerURLs: ['http://127.0.0.1:1'], isLearner: true })],
+});
+addC({ name: 'member-add-learner-again-later', note: 'a second later the id differs: the peer URL is what collides', waitMs: 1100, requests: [member('add', { peerURLs: ['http://127.0.0.1:1'], isLearner: true })] });
+add('member-add-second-learner', member('add', { peerURLs: ['http://127.0.0.1:2', 'HTTP://127.0.0.1:3'], isLearner: true }));
+members('member-list-with-learner', member('list', {}));
+members('member-promote-voter', member('promote', { ID: '$SELF' }));
+members('member-promote-learner-not-ready', member('promote', { ID: '$ADDED' }));
+add('member-promote-unknown', member('promote', { ID: '1' }), member('promote', {}));
+add('member-remove-unknown', member('remove', { ID: '1' }), member('remove', {}));
+add('member-update-unknown', member('update', { ID: '1', peerURLs: ['http://127.0.0.1:4'] }));
+members('member-update-taken-peer-url', member('update', { ID: '$SELF', peerURLs: ['http://127.0.0.1:1'] }));
+// Not a case: updating a learner's peer URLs. etcd 3.4.23 then lists it without isLearner (raft still
+// holds it as a learner, and a transfer of leadership to it hangs until the request times out).
+members('member-update-self-same-urls', member('update', { ID: '$SELF', peerURLs: ['$PEER_URL'] }));
+addC({
+  name: 'member-remove-self-alone',
+  note: 'etcd 3.4 refuses to remove the only started voter; it answers code 2 (its client-side error value, which gRPC sends as Unknown), so 500',
+  members: true,
+  requests: [member('remove', { ID: '$SELF' })],
+});
+members(
+  'transfer-leadership-bad-transferee',
+  post('/v3/maintenance/transfer-leadership', { targetID: '1' }),
+  post('/v3/maintenance/transfer-leadership', { targetID: '$ADDED' }),
+  post('/v3/maintenance/transfer-leadership', {}),
+);
+members('transfer-leadership-self', post('/v3/maintenance/transfer-leadership', { targetID: '$SELF' }));
+members('member-remove-learner', member('remove', { ID: '$ADDED' }));
+members('member-list-after-remove', member('list', {}));
+addC({ name: 'maintenance-status', members: true, mask: STATUS_MASK, requests: [post('/v3/maintenance/status', {}), post('/v3beta/maintenance/status', '')] });
+add('maintenance-status-get-405', { method: 'GET', path: '/v3/maintenance/status' });
 
 export default cases;
 

@@ -2,7 +2,8 @@
 // with node:http (not fetch: fetch refuses a body on GET and adds headers of its own) and capture
 // the parts of the answer the golden files keep.
 import http from 'node:http';
-import type { CaseRequest } from './cases.ts';
+import type { Case, CaseRequest } from './cases.ts';
+import type { RunVars } from './normalise.ts';
 
 /** Response headers compared between etcd and edgecd. */
 export const COMPARED_HEADERS = ['content-type', 'allow'] as const;
@@ -63,8 +64,9 @@ export function send(baseUrl: string, req: CaseRequest, timeoutMs = 30_000): Pro
 }
 
 /** What a golden file says about the request (huge bodies are abbreviated). */
-export function describeRequest(req: CaseRequest): { method: string; path: string; headers?: Record<string, string>; body?: string; bodyLength?: number } {
-  const out: { method: string; path: string; headers?: Record<string, string>; body?: string; bodyLength?: number } = { method: req.method, path: req.path };
+export function describeRequest(req: CaseRequest): { method: string; path: string; to?: string; headers?: Record<string, string>; body?: string; bodyLength?: number } {
+  const out: { method: string; path: string; to?: string; headers?: Record<string, string>; body?: string; bodyLength?: number } = { method: req.method, path: req.path };
+  if (req.to) out.to = req.to;
   if (req.headers) out.headers = req.headers;
   if (req.body !== undefined) {
     if (req.body.length > 2000) {
@@ -75,13 +77,75 @@ export function describeRequest(req: CaseRequest): { method: string; path: strin
   return out;
 }
 
+export interface GoldenExchange {
+  request: ReturnType<typeof describeRequest>;
+  response: RecordedResponse;
+  /** For cases naming members: the run-time values the answer is normalised with. */
+  vars?: RunVars;
+}
+
 export interface GoldenFile {
   case: string;
   note?: string;
-  requests: Array<{ request: ReturnType<typeof describeRequest>; response: RecordedResponse }>;
+  requests: GoldenExchange[];
+}
+
+/** The request with $SELF, $ADDED and $PEER_URL replaced by this run's values. */
+export function substitute(req: CaseRequest, vars: RunVars): CaseRequest {
+  if (req.body === undefined || !req.body.includes('$')) return req;
+  const body = req.body.replace(/\$(SELF|ADDED|PEER_URL|FOLLOWER)\b/g, (m, name: keyof RunVars) => vars[name] ?? m);
+  return { ...req, body };
+}
+
+/** Picks up the run-time values an answer reveals: the member's own id, a member just added. */
+function learn(vars: RunVars, body: string): void {
+  vars.SELF ??= /"member_id":"(\d+)"/.exec(body)?.[1];
+  const added = /"member":\{"ID":"(\d+)"/.exec(body)?.[1];
+  if (added) vars.ADDED = added;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends a case's requests in order (with its timing), learning run-time values as it goes.
+ * `target` says where each request goes: one URL, or a function choosing a cluster's member.
+ */
+export async function runCase(target: string | ((req: CaseRequest, vars: RunVars) => Promise<string>), c: Case, vars: RunVars): Promise<GoldenExchange[]> {
+  if (c.waitMs) await sleep(c.waitMs);
+  // A few milliseconds into a second leaves the rest of it for the requests.
+  if (c.sameSecond) await sleep(1005 - (Date.now() % 1000));
+  const out: GoldenExchange[] = [];
+  for (const req of c.requests) {
+    const url = typeof target === 'string' ? target : await target(req, vars);
+    const response = await send(url, substitute(req, vars));
+    learn(vars, response.body);
+    out.push({ request: describeRequest(req), response, ...(c.members ? { vars: { ...vars } } : {}) });
+  }
+  return out;
 }
 
 /** Golden file name for the i-th case (0-based). */
 export function goldenName(index: number, name: string): string {
   return `${String(index + 1).padStart(3, '0')}-${name}.json`;
+}
+
+/**
+ * For the cluster suite: sends a request to the current leader, or to the first member that is
+ * not the leader (learning its id as $FOLLOWER), asking each member's status.
+ */
+export function clusterTarget(clientUrls: string[]): (req: CaseRequest, vars: RunVars) => Promise<string> {
+  return async (req, vars) => {
+    const seen = await Promise.all(
+      clientUrls.map(async (url) => {
+        const r = await send(url, { method: 'POST', path: '/v3/maintenance/status', body: '{}' });
+        const s = JSON.parse(r.body) as { header: { member_id: string }; leader?: string };
+        return { url, id: s.header.member_id, leader: s.leader };
+      }),
+    );
+    const leaderId = seen.find((m) => m.leader)?.leader;
+    if (!leaderId || !seen.every((m) => m.leader === leaderId)) throw new Error(`no agreed leader: ${JSON.stringify(seen)}`);
+    const follower = seen.find((m) => m.id !== leaderId)!;
+    vars.FOLLOWER = follower.id;
+    return req.to === 'follower' ? follower.url : seen.find((m) => m.id === leaderId)!.url;
+  };
 }

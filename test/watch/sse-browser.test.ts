@@ -69,7 +69,7 @@ test('a browser EventSource survives a dropped connection: resumes with Last-Eve
     es.addEventListener('created', (e) => w.got.push({ type: 'created', id: (e as MessageEvent).lastEventId }));
     es.onmessage = (e) => {
       const r = JSON.parse(e.data);
-      for (const ev of r.events) w.got.push({ type: 'event', id: e.lastEventId, key: atob(ev.kv.key), value: atob(ev.kv.value), rev: ev.kv.mod_revision });
+      for (const ev of r.events) w.got.push({ type: 'event', id: e.lastEventId, key: ev.kv.key, value: ev.kv.value, rev: ev.kv.mod_revision }); // encoding=text: plain strings
     };
   }, sseUrl);
   const got = () => tab.evaluate(() => (window as unknown as { got: { type: string; id: string; key?: string; value?: string; rev?: string }[] }).got);

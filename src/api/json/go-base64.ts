@@ -81,7 +81,3 @@ function slowDecode(src: Uint8Array): string {
     if (dlen < 4) return out;
   }
 }
-
-export function encodeBase64(s: string): string {
-  return Buffer.from(s, 'latin1').toString('base64');
-}

@@ -31,7 +31,7 @@ export const EMPTY = Symbol('empty');
 
 const MAX_DEPTH = 1000;
 
-export function quoteChar(c: number): string {
+function quoteChar(c: number): string {
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return `'"'`;
   const esc: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r', 0x5c: '\\\\' };
@@ -322,6 +322,49 @@ export function stringBytes(s: { raw: Uint8Array; start: number; end: number }):
   return s.raw.subarray(s.start, s.end);
 }
 
-export function rawText(s: { raw: Uint8Array; start: number; end: number }): string {
-  return Buffer.from(s.raw.buffer, s.raw.byteOffset + s.start, s.end - s.start).toString('latin1');
+/** A JSON string whose \u escapes stand for a lone UTF-16 surrogate: no bytes can say that. */
+export class LoneSurrogateError extends Error {}
+
+const SIMPLE_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+
+/**
+ * The string's bytes exactly as sent, escapes resolved (\u escapes as UTF-8), as a latin1 byte
+ * string. Unlike decodeString nothing is replaced: raw bytes that are not UTF-8 stay what they
+ * are, so a text-encoded bytes field loses nothing.
+ */
+export function stringRawBytes(s: { raw: Uint8Array; start: number; end: number }): string {
+  const { raw, end } = s;
+  let out = '';
+  let seg = s.start;
+  let k = s.start;
+  const flush = (to: number) => {
+    for (let i = seg; i < to; i++) out += String.fromCharCode(raw[i]);
+  };
+  while (k < end) {
+    if (raw[k] !== 0x5c) {
+      k++;
+      continue;
+    }
+    flush(k);
+    const e = raw[k + 1];
+    if (e !== 0x75) {
+      out += String.fromCharCode(SIMPLE_ESCAPES[e]);
+      k += 2;
+    } else {
+      let cp = parseInt(String.fromCharCode(...raw.subarray(k + 2, k + 6)), 16);
+      k += 6;
+      if (cp >= 0xd800 && cp < 0xdc00 && raw[k] === 0x5c && raw[k + 1] === 0x75) {
+        const lo = parseInt(String.fromCharCode(...raw.subarray(k + 2, k + 6)), 16);
+        if (lo >= 0xdc00 && lo < 0xe000) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          k += 6;
+        }
+      }
+      if (cp >= 0xd800 && cp < 0xe000) throw new LoneSurrogateError(`\\u${cp.toString(16).padStart(4, '0')}`);
+      out += Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1');
+    }
+    seg = k;
+  }
+  flush(end);
+  return out;
 }

@@ -1,10 +1,10 @@
-import { Base64Error, decodeBase64 } from './go-base64.ts';
-import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, stringBytes, T, type Node } from './go-json.ts';
+import { BASE64, BytesFieldError, type BytesEncoding } from './bytes-encoding.ts';
+import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, T, type Node } from './go-json.ts';
 
 /**
  * Decodes gateway request bodies the way grpc-gateway's jsonpb (golang/protobuf 1.3) does:
  * snake_case or lowerCamelCase names (camelCase wins when both appear), unknown fields ignored,
- * int64 as numbers or strings, bytes as base64, enums by name or number, null as the default,
+ * int64 as numbers or strings, bytes as base64 (or in edgecd's text encoding), enums by name or number, null as the default,
  * plain fields in declaration order, then oneof members. Errors carry Go's text.
  */
 
@@ -44,17 +44,6 @@ const camel = (s: string): string => {
   return c;
 };
 
-const GO_TYPE: Record<Scalar, string> = {
-  bytes: '[]uint8',
-  string: 'string',
-  bool: 'bool',
-  int64: 'int64',
-  int64n: 'int64',
-  uint64: 'uint64',
-  uint64n: 'uint64',
-  int32: 'int32',
-};
-
 const typeName = (n: Node): string =>
   n.t === T.Obj ? 'object' : n.t === T.Arr ? 'array' : n.t === T.Str ? 'string' : n.t === T.Num ? 'number' : 'bool';
 
@@ -64,7 +53,6 @@ const LIMITS = {
   int64: [-(2n ** 63n), 2n ** 63n - 1n],
   uint64: [0n, 2n ** 64n - 1n],
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint8: [0n, 255n],
 } as const;
 
 /** strconv.ParseInt / ParseUint on a JSON number token, as encoding/json applies it. */
@@ -102,42 +90,24 @@ function integerFrom(n: Node, goType: 'int64' | 'uint64' | 'int32', quotedAllowe
   }
 }
 
-function bytesFrom(n: Node): string {
-  switch (n.t) {
-    case T.Str:
-      try {
-        return decodeBase64(stringBytes(n));
-      } catch (e) {
-        if (e instanceof Base64Error) throw new DecodeError(e.message);
-        throw e;
-      }
-    case T.Arr: {
-      let s = '';
-      for (const item of n.items) s += String.fromCharCode(Number(integerFromUint8(item)));
-      return s;
-    }
-    case T.Null:
-      return '';
-    default:
-      throw cannot(typeName(n), '[]uint8');
+function bytesFrom(n: Node, enc: BytesEncoding): string {
+  try {
+    return enc.read(n);
+  } catch (e) {
+    if (e instanceof BytesFieldError) throw new DecodeError(e.message);
+    throw e;
   }
-}
-
-function integerFromUint8(n: Node): bigint {
-  if (n.t === T.Num) return parseInteger(n.raw, 'uint8');
-  if (n.t === T.Null) return 0n;
-  throw cannot(typeName(n), 'uint8');
 }
 
 function goQuote(s: string): string {
   return JSON.stringify(s);
 }
 
-function decodeKind(n: Node, kind: Kind): unknown {
+function decodeKind(n: Node, kind: Kind, enc: BytesEncoding): unknown {
   if (typeof kind === 'string') {
     switch (kind) {
       case 'bytes':
-        return bytesFrom(n);
+        return bytesFrom(n, enc);
       case 'string':
         if (n.t === T.Str) return decodeString(n);
         if (n.t === T.Null) return '';
@@ -167,11 +137,11 @@ function decodeKind(n: Node, kind: Kind): unknown {
   }
   if ('message' in kind) {
     if (n.t === T.Null) return undefined;
-    return decodeMessage(n, kind.message());
+    return decodeMessage(n, kind.message(), enc);
   }
   if (n.t === T.Null) return [];
   if (n.t !== T.Arr) throw cannot(typeName(n), '[]json.RawMessage');
-  return n.items.map((item) => decodeKind(item, kind.repeated));
+  return n.items.map((item) => decodeKind(item, kind.repeated, enc));
 }
 
 function defaultOf(kind: Kind): unknown {
@@ -186,7 +156,7 @@ function defaultOf(kind: Kind): unknown {
   return [];
 }
 
-export function decodeMessage(n: Node, desc: MessageDesc): Record<string, unknown> {
+export function decodeMessage(n: Node, desc: MessageDesc, enc: BytesEncoding = BASE64): Record<string, unknown> {
   if (n.t !== T.Obj) throw cannot(typeName(n), 'map[string]json.RawMessage');
   const out: Record<string, unknown> = {};
   for (const f of desc.fields) if (!f.oneof) out[f.prop ?? camel(f.name)] = defaultOf(f.kind);
@@ -198,7 +168,7 @@ export function decodeMessage(n: Node, desc: MessageDesc): Record<string, unknow
   for (const f of desc.fields) {
     if (f.oneof) continue;
     const v = take(f);
-    if (v !== undefined) out[f.prop ?? camel(f.name)] = decodeKind(v, f.kind);
+    if (v !== undefined) out[f.prop ?? camel(f.name)] = decodeKind(v, f.kind, enc);
   }
   for (const f of desc.fields) {
     if (!f.oneof) continue;
@@ -206,13 +176,13 @@ export function decodeMessage(n: Node, desc: MessageDesc): Record<string, unknow
     if (v === undefined) continue;
     // A oneof member given as null still selects that member, with an empty value.
     const isMessage = typeof f.kind === 'object' && 'message' in f.kind;
-    out[f.prop ?? camel(f.name)] = v.t === T.Null && isMessage ? decodeKind({ t: T.Obj, fields: new Map() }, f.kind) : decodeKind(v, f.kind);
+    out[f.prop ?? camel(f.name)] = v.t === T.Null && isMessage ? decodeKind({ t: T.Obj, fields: new Map() }, f.kind, enc) : decodeKind(v, f.kind, enc);
   }
   return out;
 }
 
 /** Parses and decodes a request body; an empty body is the empty message. */
-export function decodeBody<R>(body: Uint8Array, desc: MessageDesc): R {
+export function decodeBody<R>(body: Uint8Array, desc: MessageDesc, enc: BytesEncoding = BASE64): R {
   let node: Node | typeof EMPTY;
   try {
     node = parseGoJson(body);
@@ -221,5 +191,5 @@ export function decodeBody<R>(body: Uint8Array, desc: MessageDesc): R {
     throw e;
   }
   if (node === EMPTY || node.t === T.Null) node = { t: T.Obj, fields: new Map() };
-  return decodeMessage(node, desc) as R;
+  return decodeMessage(node, desc, enc) as R;
 }

@@ -1,18 +1,12 @@
 import type { Hono } from 'hono';
 import { memberIdFor } from '../../server/cluster-ids.ts';
-import { Errors, EtcdError } from '../../errors.ts';
 import type { Member, MemberRow } from '../../server/member.ts';
-import { header } from '../json/encode.ts';
-import {
-  MemberAddRequestDesc,
-  MemberIdRequestDesc,
-  MemberListRequestDesc,
-  MemberUpdateRequestDesc,
-  MoveLeaderRequestDesc,
-  StatusRequestDesc,
-} from '../json/cluster-messages.ts';
+import { peerUrlsForAdd, peerUrlsForUpdate } from '../cluster/peer-urls.ts';
+import { notEnoughStarted, readyToAddVoter, readyToRemoveVoter } from '../cluster/reconfig.ts';
+import { Errors } from '../etcd-errors.ts';
+import { MemberAddRequestDesc, MemberIdRequestDesc, MemberListRequestDesc, MemberUpdateRequestDesc } from '../json/cluster-messages.ts';
+import { memberAddResponse, membersResponse } from '../json/cluster-responses.ts';
 import { gatewayRoute, type GatewayContext } from '../gateway.ts';
-import { VERSION } from '../version.ts';
 
 export interface ClusterRouteOptions {
   clusterToken: string;
@@ -21,73 +15,61 @@ export interface ClusterRouteOptions {
   dbSize(): Promise<number>;
 }
 
-function memberJson(m: MemberRow): string {
-  const parts = [`"ID":"${m.id}"`];
-  if (m.name) parts.push(`"name":${JSON.stringify(m.name)}`);
-  if (m.peerUrls.length) parts.push(`"peerURLs":${JSON.stringify(m.peerUrls)}`);
-  if (m.clientUrls.length) parts.push(`"clientURLs":${JSON.stringify(m.clientUrls)}`);
-  if (m.isLearner) parts.push('"isLearner":true');
-  return `{${parts.join(',')}}`;
-}
+const byId = (ms: MemberRow[]) => [...ms].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
-const membersJson = (ms: MemberRow[]) => `[${ms.map(memberJson).join(',')}]`;
+// etcd's cluster service fills a header without a revision.
+const NO_REVISION = 0;
 
-function checkUrls(urls: string[]): void {
-  if (urls.length === 0) throw Errors.memberBadURLs();
-  for (const u of urls) {
-    try {
-      const p = new URL(u);
-      if (!['http:', 'https:'].includes(p.protocol) || !p.port) throw new Error();
-    } catch {
-      throw Errors.memberBadURLs();
-    }
-  }
-}
-
-/** /v3/cluster/member/* and /v3/maintenance/{status,transfer-leadership}. */
+/** /v3/cluster/member/*. */
 export function clusterRoutes(app: Hono, g: GatewayContext, member: Member, o: ClusterRouteOptions): void {
-  const h = () => header({ revision: member.kv.currentRev }, g.headerInfo());
-  const sorted = (ms: MemberRow[]) => [...ms].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-
   gatewayRoute<object>(app, '/cluster/member/list', g, {
     desc: MemberListRequestDesc,
     raft: false,
+    auth: false,
     async handle() {
       const ms = await member.read(false, () => member.memberList());
-      return `{"header":${h()},"members":${membersJson(ms)}}`;
+      return membersResponse(NO_REVISION, g.headerInfo(), ms);
     },
   });
   gatewayRoute<{ peerURLs: string[]; isLearner: boolean }>(app, '/cluster/member/add', g, {
     desc: MemberAddRequestDesc,
     raft: true,
+    validate: (req) => void peerUrlsForAdd(req.peerURLs),
+    auth: true,
     async handle(req) {
-      checkUrls(req.peerURLs);
-      const id = memberIdFor(req.peerURLs, o.clusterToken, Date.now());
-      const ms = await member.addMember(id, req.peerURLs, req.isLearner);
-      const added: MemberRow = { id, name: '', peerUrls: req.peerURLs, clientUrls: [], isLearner: req.isLearner };
-      return `{"header":${h()},"member":${memberJson(added)},"members":${membersJson(sorted(ms))}}`;
+      const urls = peerUrlsForAdd(req.peerURLs);
+      if (!req.isLearner && !readyToAddVoter(member.members.values())) throw notEnoughStarted();
+      // etcd hashes the second the member was added: the same URLs twice within one second collide on the id.
+      const id = memberIdFor(urls, o.clusterToken, Math.floor(Date.now() / 1000));
+      const ms = await member.addMember(id, urls, req.isLearner);
+      const added: MemberRow = { id, name: '', peerUrls: urls, clientUrls: [], isLearner: req.isLearner };
+      return memberAddResponse(NO_REVISION, g.headerInfo(), added, byId(ms));
     },
   });
   gatewayRoute<{ ID: bigint }>(app, '/cluster/member/remove', g, {
     desc: MemberIdRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
+      const target = member.members.get(req.ID);
+      if (!target?.isLearner && !readyToRemoveVoter(member.members.values(), req.ID)) throw notEnoughStarted();
       const ms = await member.removeMember(req.ID);
-      return `{"header":${h()},"members":${membersJson(sorted(ms))}}`;
+      return membersResponse(NO_REVISION, g.headerInfo(), byId(ms));
     },
   });
   gatewayRoute<{ ID: bigint; peerURLs: string[] }>(app, '/cluster/member/update', g, {
     desc: MemberUpdateRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
-      checkUrls(req.peerURLs);
-      const ms = await member.updateMember(req.ID, req.peerURLs);
-      return `{"header":${h()},"members":${membersJson(sorted(ms))}}`;
+      const ms = await member.updateMember(req.ID, peerUrlsForUpdate(req.peerURLs));
+      return membersResponse(NO_REVISION, g.headerInfo(), byId(ms));
     },
   });
   gatewayRoute<{ ID: bigint }>(app, '/cluster/member/promote', g, {
     desc: MemberIdRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
       if (member.isLeader) await member.promoteMember(req.ID);
       else {
@@ -97,40 +79,7 @@ export function clusterRoutes(app: Hono, g: GatewayContext, member: Member, o: C
         await o.promoteOnLeader(req.ID);
       }
       const ms = await member.read(false, () => member.memberList());
-      return `{"header":${h()},"members":${membersJson(ms)}}`;
-    },
-  });
-  gatewayRoute<object>(app, '/maintenance/status', g, {
-    desc: StatusRequestDesc,
-    raft: false,
-    async handle() {
-      const st = member.raftStatus();
-      const size = await o.dbSize();
-      const parts = [`"header":${h()}`, `"version":"${VERSION.etcdserver}"`];
-      if (size) parts.push(`"dbSize":"${size}"`);
-      if (member.leaderId) parts.push(`"leader":"${member.leaderId}"`);
-      if (st.commit) parts.push(`"raftIndex":"${st.commit}"`);
-      if (st.term) parts.push(`"raftTerm":"${st.term}"`);
-      if (member.appliedIndex) parts.push(`"raftAppliedIndex":"${member.appliedIndex}"`);
-      if (size) parts.push(`"dbSizeInUse":"${size}"`);
-      if (member.isLearner) parts.push('"isLearner":true');
-      return `{${parts.join(',')}}`;
-    },
-  });
-  gatewayRoute<{ targetID: bigint }>(app, '/maintenance/transfer-leadership', g, {
-    desc: MoveLeaderRequestDesc,
-    raft: false,
-    async handle(req) {
-      if (!member.isLeader) throw new EtcdError(9, 'etcdserver: not leader');
-      const target = member.members.get(req.targetID);
-      if (!target || target.isLearner) throw Errors.memberNotFound();
-      member.transferLeadership(req.targetID);
-      const deadline = Date.now() + member.electionTimeoutMs * 3;
-      while (member.leaderId !== req.targetID) {
-        if (Date.now() > deadline) throw Errors.requestTimeout();
-        await new Promise((r) => setTimeout(r, member.heartbeatMs));
-      }
-      return `{"header":${h()}}`;
+      return membersResponse(NO_REVISION, g.headerInfo(), ms);
     },
   });
 }

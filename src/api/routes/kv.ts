@@ -26,44 +26,49 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
   gatewayRoute<RangeRequest>(app, '/kv/range', g, {
     desc: RangeRequestDesc,
     raft: false,
-    async handle(req) {
-      checkRange(req);
+    validate: checkRange,
+    auth: true,
+    async handle(req, _c, enc) {
       const a = await member.read(req.serializable, () => member.range(req));
       if (a.done) await a.done;
-      return rangeResponse(a.resp, g.headerInfo());
+      return rangeResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<PutRequest>(app, '/kv/put', g, {
     desc: PutRequestDesc,
     raft: true,
-    async handle(req) {
-      checkPut(req);
+    validate: checkPut,
+    auth: true,
+    async handle(req, _c, enc) {
       const a = await member.propose<PutResponse>({ put: req });
-      return putResponse(a.resp, g.headerInfo());
+      return putResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<DeleteRangeRequest>(app, '/kv/deleterange', g, {
     desc: DeleteRangeRequestDesc,
     raft: true,
-    async handle(req) {
-      checkDelete(req);
+    validate: checkDelete,
+    auth: true,
+    async handle(req, _c, enc) {
       const a = await member.propose<DeleteRangeResponse>({ deleteRange: req });
-      return deleteRangeResponse(a.resp, g.headerInfo());
+      return deleteRangeResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<TxnRequest>(app, '/kv/txn', g, {
     desc: TxnRequestDesc,
     raft: true,
-    async handle(req) {
-      checkTxn(req, g.maxTxnOps);
+    validate: (req) => checkTxn(req, g.maxTxnOps),
+    auth: true,
+    async handle(req, _c, enc) {
       const a = await member.txn(req);
       if (a.done) await a.done;
-      return txnResponse(a.resp, g.headerInfo());
+      return txnResponse(a.resp, g.headerInfo(), enc);
     },
   });
   gatewayRoute<CompactionRequest>(app, '/kv/compaction', g, {
     desc: CompactionRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
       const a = await member.propose<CompactionResponse>({ compaction: req });
       if (a.done) await a.done;

@@ -1,27 +1,29 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context, Hono } from 'hono';
 import type { Member } from '../../server/member.ts';
-import { header, errorBody } from '../json/encode.ts';
+import { errorBody } from '../json/encode.ts';
 import { decodeMessage } from '../json/proto-decode.ts';
 import { JsonValueStream, type StreamItem } from '../json/value-stream.ts';
 import { LeaseKeepAliveRequestDesc } from '../json/lease-messages.ts';
-import { errorResponse, GatewayError, JSON_HEADERS, TEXT_HEADERS, type GatewayContext } from '../gateway.ts';
+import { leaseKeepAliveLine } from '../json/lease-responses.ts';
+import { GATEWAY_PREFIXES, JSON_HEADERS, NODE_JSON_HEADERS, type GatewayContext } from '../gateway.ts';
 import { httpStatusOf } from '../grpc-status.ts';
-
-type NodeEnv = { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
+import { postOnly } from '../middleware/method-not-allowed/index.ts';
+import { streamingBody } from '../middleware/request-limits/index.ts';
+import { closeWhenSent, nodeEnv } from '../node-env.ts';
+import type { OpenStreams } from '../streams.ts';
 
 /** Most bytes of a half-received request kept while waiting for the rest of it. */
 const MAX_PENDING = 1 << 20;
 
 /**
  * POST /v3/lease/keepalive: a stream of {"ID": …} objects in, one {"result": {header, ID, TTL}}
- * line out per request, in order. TTL is left out (0) for a lease that does not exist.
+ * line out per request, in order. TTL is left out (0) for a lease that does not exist. As in etcd
+ * 3.4, a keep-alive does not look at the caller's token.
  */
-export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member): void {
+export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member, streams: OpenStreams): void {
   const handler = async (c: Context): Promise<Response> => {
-    if (c.req.header('authorization') && !g.authEnabled()) return errorResponse(c, new GatewayError(16, 'etcdserver: invalid auth token'));
-    const env = c.env as NodeEnv;
+    const env = nodeEnv(c);
     if (!env?.incoming || !env.outgoing) return c.body(errorBody('streaming needs the Node server', 12), 501, JSON_HEADERS);
     const { incoming, outgoing } = env;
     const requests = new JsonValueStream((node) => decodeMessage(node, LeaseKeepAliveRequestDesc) as { ID: bigint }, MAX_PENDING);
@@ -32,7 +34,7 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
     const start = () => {
       if (started) return;
       started = true;
-      outgoing.writeHead(200, JSON_HEADERS);
+      outgoing.writeHead(200, NODE_JSON_HEADERS);
       outgoing.flushHeaders();
     };
     const fail = (message: string, code: number) => {
@@ -40,7 +42,7 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
       incoming.pause();
       chain = chain.then(() => {
         if (!started) {
-          outgoing.writeHead(httpStatusOf(code), JSON_HEADERS);
+          outgoing.writeHead(httpStatusOf(code), NODE_JSON_HEADERS);
           outgoing.end(errorBody(message, code));
         } else outgoing.end(JSON.stringify({ error: { grpc_code: code, http_code: httpStatusOf(code), message, http_status: '' } }) + '\n');
       });
@@ -48,12 +50,7 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
     const renew = (id: bigint) => {
       start();
       const answer = member.renewLease(id).then(
-        (ttl) => {
-          const parts = [`"header":${header({ revision: member.kv.currentRev }, g.headerInfo())}`];
-          if (id !== 0n) parts.push(`"ID":"${id}"`);
-          if (ttl !== 0) parts.push(`"TTL":"${ttl}"`);
-          return `{"result":{${parts.join(',')}}}\n`;
-        },
+        (ttl) => leaseKeepAliveLine(member.kv.currentRev, g.headerInfo(), id, ttl),
         (err: Error & { code?: number }) => ({ err }),
       );
       chain = chain.then(async () => {
@@ -70,6 +67,17 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
         else renew(item.req.ID);
       }
     };
+    const untrack = streams.add({
+      shutdown() {
+        closed = true;
+        incoming.pause();
+        chain = chain.then(() => {
+          start();
+          outgoing.end();
+          closeWhenSent(outgoing);
+        });
+      },
+    });
     incoming.on('data', (chunk: Buffer) => {
       if (!closed) take(requests.push(chunk));
     });
@@ -81,13 +89,13 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
         outgoing.end();
       });
     });
-    outgoing.on('close', () => (closed = true));
+    outgoing.on('close', () => {
+      closed = true;
+      untrack();
+    });
     return RESPONSE_ALREADY_SENT;
   };
-  for (const prefix of ['/v3', '/v3beta']) {
-    app.post(`${prefix}/lease/keepalive`, handler);
-    app.on(['GET', 'PUT', 'DELETE', 'PATCH', 'HEAD'], `${prefix}/lease/keepalive`, (c) =>
-      c.req.method === 'HEAD' ? c.body(null, 405, TEXT_HEADERS) : c.body('Method Not Allowed\n', 405, TEXT_HEADERS),
-    );
-  }
+  // A keep-alive stream's body stays open as long as its client keeps the lease alive.
+  const longBody = streamingBody();
+  for (const prefix of GATEWAY_PREFIXES) postOnly(app, `${prefix}/lease/keepalive`, longBody, handler);
 }

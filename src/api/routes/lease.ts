@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { LeaseGrantResult, Member } from '../../server/member.ts';
-import { header, headerOnly } from '../json/encode.ts';
 import { LeaseGrantRequestDesc, LeaseLeasesRequestDesc, LeaseRevokeRequestDesc, LeaseTimeToLiveRequestDesc } from '../json/lease-messages.ts';
+import { leaseGrantResponse, leaseLeasesResponse, leaseRevokeResponse, leaseTimeToLiveResponse } from '../json/lease-responses.ts';
 import { gatewayRoute, type GatewayContext } from '../gateway.ts';
+import type { OpenStreams } from '../streams.ts';
 import { leaseKeepAliveRoute } from './lease-keepalive.ts';
 
 /** A fresh positive int64 lease id, as etcd's request id generator gives one when the client asks for 0. */
@@ -15,25 +16,26 @@ function newLeaseId(): bigint {
 }
 
 /** /v3/lease/*: grant, revoke, keep-alive, time-to-live and the list of leases. */
-export function leaseRoutes(app: Hono, g: GatewayContext, member: Member): void {
-  leaseKeepAliveRoute(app, g, member);
+export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, streams: OpenStreams): void {
+  leaseKeepAliveRoute(app, g, member, streams);
   gatewayRoute<{ TTL: number; ID: bigint }>(app, '/lease/grant', g, {
     desc: LeaseGrantRequestDesc,
     raft: true,
+    auth: true,
     async handle(req) {
       const ID = req.ID === 0n ? newLeaseId() : req.ID;
-      const a = await member.propose<LeaseGrantResult>({ leaseGrant: { ID, TTL: req.TTL } });
-      const r = a.resp;
-      return `{"header":${header(r.header, g.headerInfo())},"ID":"${r.ID}","TTL":"${r.TTL}"}`;
+      const { resp } = await member.propose<LeaseGrantResult>({ leaseGrant: { ID, TTL: req.TTL } });
+      return leaseGrantResponse(resp.header.revision, g.headerInfo(), resp.ID, resp.TTL);
     },
   });
   for (const path of ['/lease/revoke', '/kv/lease/revoke']) {
     gatewayRoute<{ ID: bigint }>(app, path, g, {
       desc: LeaseRevokeRequestDesc,
       raft: true,
+      auth: true,
       async handle(req) {
-        const a = await member.propose<{ header: { revision: number } }>({ leaseRevoke: { ID: req.ID } });
-        return headerOnly(a.resp.header, g.headerInfo());
+        const { resp } = await member.propose<{ header: { revision: number } }>({ leaseRevoke: { ID: req.ID } });
+        return leaseRevokeResponse(resp.header.revision, g.headerInfo());
       },
     });
   }
@@ -41,14 +43,11 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member): void 
     gatewayRoute<{ ID: bigint; keys: boolean }>(app, path, g, {
       desc: LeaseTimeToLiveRequestDesc,
       raft: false,
-      async handle(req) {
+      // etcd answers a time-to-live without asking who is calling.
+      auth: false,
+      async handle(req, _c, enc) {
         const t = await member.leaseTimeToLive(req.ID);
-        const parts = [`"header":${header({ revision: member.kv.currentRev }, g.headerInfo())}`];
-        if (req.ID !== 0n) parts.push(`"ID":"${req.ID}"`);
-        if (t.ttl !== 0) parts.push(`"TTL":"${t.ttl}"`);
-        if (t.granted !== 0) parts.push(`"grantedTTL":"${t.granted}"`);
-        if (req.keys && t.keys.length) parts.push(`"keys":[${t.keys.map((k) => `"${Buffer.from(k, 'latin1').toString('base64')}"`).join(',')}]`);
-        return `{${parts.join(',')}}`;
+        return leaseTimeToLiveResponse(member.kv.currentRev, g.headerInfo(), req.ID, t.ttl, t.granted, req.keys ? t.keys : [], enc);
       },
     });
   }
@@ -56,10 +55,10 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member): void 
     gatewayRoute<object>(app, path, g, {
       desc: LeaseLeasesRequestDesc,
       raft: false,
+      auth: false,
       async handle() {
         const ids = await member.read(false, () => [...member.lessor.leases.keys()]);
-        const h = header({ revision: member.kv.currentRev }, g.headerInfo());
-        return ids.length ? `{"header":${h},"leases":[${ids.map((id) => `{"ID":"${id}"}`).join(',')}]}` : `{"header":${h}}`;
+        return leaseLeasesResponse(member.kv.currentRev, g.headerInfo(), ids);
       },
     });
   }

@@ -1,5 +1,6 @@
 import { EventType, type EventBatch, type WatchEvent } from '../../mvcc/watcher-group.ts';
 import type { KeyValue } from '../../mvcc/types.ts';
+import type { BytesEncoding } from '../json/bytes-encoding.ts';
 import { header, kv, type HeaderInfo } from '../json/encode.ts';
 import { varintSize } from '../json/proto-size.ts';
 
@@ -32,32 +33,36 @@ export function watchResponseJson(info: HeaderInfo, f: WatchResponseFields): str
   return s + '}';
 }
 
-export function eventJson(e: WatchEvent, withPrev: boolean): string {
+function eventJson(e: WatchEvent, withPrev: boolean, enc: BytesEncoding): string {
   let s = e.type === EventType.DELETE ? '{"type":"DELETE","kv":' : '{"kv":';
-  s += kv(e.kv);
-  if (withPrev && e.prevKv) s += `,"prev_kv":${kv(e.prevKv)}`;
+  s += kv(e.kv, enc);
+  if (withPrev && e.prevKv) s += `,"prev_kv":${kv(e.prevKv, enc)}`;
   return s + '}';
 }
 
-export function eventsJson(events: WatchEvent[], withPrev: boolean): string {
+export function eventsJson(events: WatchEvent[], withPrev: boolean, enc: BytesEncoding): string {
   let s = '[';
-  for (let i = 0; i < events.length; i++) s += (i ? ',' : '') + eventJson(events[i], withPrev);
+  for (let i = 0; i < events.length; i++) s += (i ? ',' : '') + eventJson(events[i], withPrev, enc);
   return s + ']';
 }
 
-/** The batch's events as JSON, encoded once and shared by every watcher given the batch. */
-export function batchEventsJson(batch: EventBatch): string {
+/** The batch's events as JSON, encoded once per bytes encoding and shared by every watcher given the batch. */
+export function batchEventsJson(batch: EventBatch, enc: BytesEncoding): string {
   const cache = (batch.cache ??= new Map());
-  let s = cache.get('events') as string | undefined;
-  if (s === undefined) cache.set('events', (s = eventsJson(batch.events, batch.withPrev)));
+  const key = `events:${enc.name}`;
+  let s = cache.get(key) as string | undefined;
+  if (s === undefined) cache.set(key, (s = eventsJson(batch.events, batch.withPrev, enc)));
   return s;
 }
 
-/** A batch's bytes in one framing (a line, an SSE message), made once per distinct key (the text is ASCII). */
+/**
+ * A batch's bytes in one framing (a line, an SSE message), made once per distinct key: the key
+ * names everything the bytes depend on (framing, watch id, revision, bytes encoding).
+ */
 export function batchBytes(batch: EventBatch, key: string, make: () => string): Buffer {
   const cache = (batch.cache ??= new Map());
   let b = cache.get(key) as Buffer | undefined;
-  if (b === undefined) cache.set(key, (b = Buffer.from(make(), 'latin1')));
+  if (b === undefined) cache.set(key, (b = Buffer.from(make(), 'utf8')));
   return b;
 }
 
@@ -76,7 +81,7 @@ function kvSize(k: KeyValue): number {
   return n;
 }
 
-export function eventSize(e: WatchEvent, withPrev: boolean): number {
+function eventSize(e: WatchEvent, withPrev: boolean): number {
   let n = e.type !== EventType.PUT ? 2 : 0;
   n += field(1, kvSize(e.kv));
   if (withPrev && e.prevKv) n += field(1, kvSize(e.prevKv));
@@ -93,7 +98,7 @@ function headerSize(info: HeaderInfo, revision: number): number {
 }
 
 /** The size of a WatchResponse carrying `eventSizes` (plus watch_id and fragment), as gogoproto's Size(). */
-export function watchResponseSize(info: HeaderInfo, revision: number, watchId: string, fragment: boolean, eventSizes: number[]): number {
+function watchResponseSize(info: HeaderInfo, revision: number, watchId: string, fragment: boolean, eventSizes: number[]): number {
   let n = field(1, headerSize(info, revision));
   if (watchId !== '0') n += 1 + varintSize(BigInt(watchId));
   if (fragment) n += 2;

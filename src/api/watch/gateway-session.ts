@@ -1,12 +1,12 @@
 import type { WatchableStore } from '../../mvcc/watchable-store.ts';
 import type { EventBatch, Watcher } from '../../mvcc/watcher-group.ts';
+import { BASE64, type BytesEncoding } from '../json/bytes-encoding.ts';
 import type { HeaderInfo } from '../json/encode.ts';
 import type { WatchCreateRequest, WatchRequest } from '../json/watch-messages.ts';
 import { batchBytes, batchEventsJson, eventsJson, fragmentEvents, watchResponseJson, type WatchResponseFields } from './encode.ts';
 import type { EventSink } from './sink.ts';
 import { StreamWatcher, WatchSession, type WatchLimits } from './session.ts';
-
-const GRPC_OVERHEAD = 512 * 1024;
+import { GRPC_OVERHEAD } from '../middleware/request-limits/index.ts';
 
 /** etcd's key rules for a create request: an empty key is "\0"; range_end "\0" means every key from key on. */
 export function watchRange(key: string, rangeEnd: string): { key: string; end: string | undefined } {
@@ -30,6 +30,8 @@ export class GatewayWatchSession extends WatchSession {
     headerInfo: () => HeaderInfo,
     /** Set while requests carry a token that cannot be checked: every create is refused with it. */
     private readonly authError?: string,
+    /** How events write keys and values. */
+    private readonly enc: BytesEncoding = BASE64,
   ) {
     super(store, sink, limits, headerInfo);
   }
@@ -111,14 +113,14 @@ export class GatewayWatchSession extends WatchSession {
       const pieces = fragmentEvents(info, revision, sw.id, batch.events, batch.withPrev, this.limits.maxRequestBytes + GRPC_OVERHEAD);
       if (pieces.length > 1) {
         pieces.forEach((evs, i) =>
-          this.line({ revision, watchId: sw.id, fragment: i < pieces.length - 1, events: eventsJson(evs, batch.withPrev) }),
+          this.line({ revision, watchId: sw.id, fragment: i < pieces.length - 1, events: eventsJson(evs, batch.withPrev, this.enc) }),
         );
         return;
       }
     }
     const info = this.headerInfo();
     this.write(
-      batchBytes(batch, `n${sw.id}|${revision}`, () => `{"result":${watchResponseJson(info, { revision, watchId: sw.id, events: batchEventsJson(batch) })}}\n`),
+      batchBytes(batch, `n${sw.id}|${revision}|${this.enc.name}`, () => `{"result":${watchResponseJson(info, { revision, watchId: sw.id, events: batchEventsJson(batch, this.enc) })}}\n`),
     );
   }
 

@@ -1,3 +1,4 @@
+import { BASE64, type BytesEncoding } from '../json/bytes-encoding.ts';
 import { decodeMessage } from '../json/proto-decode.ts';
 import { T, type Node } from '../json/go-json.ts';
 import { JsonValueStream, StreamError, type StreamItem as JsonStreamItem } from '../json/value-stream.ts';
@@ -17,10 +18,11 @@ export class WatchRequestStream extends JsonValueStream<WatchRequest> {
   constructor(
     /** gRPC's limit on one request (max-request-bytes + 512 KiB). */
     grpcMax: number,
+    enc: BytesEncoding = BASE64,
   ) {
     super(
       (node) => {
-        const req = decodeRequest(node);
+        const req = decodeRequest(node, enc);
         const size = messageSize(req as Record<string, unknown>, WatchRequestDesc);
         if (size > grpcMax) throw new StreamError(`grpc: received message larger than max (${size} vs. ${grpcMax})`, 8);
         return req;
@@ -32,9 +34,9 @@ export class WatchRequestStream extends JsonValueStream<WatchRequest> {
 }
 
 /** jsonpb's reading of one WatchRequest; a member given as null is no request at all (etcd skips it). */
-function decodeRequest(node: Node): WatchRequest {
+function decodeRequest(node: Node, enc: BytesEncoding): WatchRequest {
   if (node.t === T.Null) return {};
-  const req = decodeMessage(node, WatchRequestDesc) as WatchRequest & Record<string, unknown>;
+  const req = decodeMessage(node, WatchRequestDesc, enc) as WatchRequest & Record<string, unknown>;
   if (node.t === T.Obj) {
     for (const [snake, camel] of ONEOFS) {
       const v = node.fields.get(camel) ?? node.fields.get(snake);

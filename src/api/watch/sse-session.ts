@@ -1,5 +1,6 @@
 import type { WatchableStore } from '../../mvcc/watchable-store.ts';
 import type { EventBatch, Watcher } from '../../mvcc/watcher-group.ts';
+import { BASE64, type BytesEncoding } from '../json/bytes-encoding.ts';
 import type { HeaderInfo } from '../json/encode.ts';
 import { batchBytes, batchEventsJson, watchResponseJson } from './encode.ts';
 import type { EventSink } from './sink.ts';
@@ -27,9 +28,16 @@ export interface SseWatchSpec {
  */
 export class SseWatchSession extends WatchSession {
   private heartbeat: NodeJS.Timeout | undefined;
-  private watcher: StreamWatcher | undefined;
 
-  constructor(store: WatchableStore, sink: EventSink, limits: WatchLimits, headerInfo: () => HeaderInfo, heartbeatMs: number) {
+  constructor(
+    store: WatchableStore,
+    sink: EventSink,
+    limits: WatchLimits,
+    headerInfo: () => HeaderInfo,
+    heartbeatMs: number,
+    /** How events write keys and values (encoding=text: plain strings). */
+    private readonly enc: BytesEncoding = BASE64,
+  ) {
     super(store, sink, limits, headerInfo);
     this.heartbeat = setInterval(() => {
       if (this.writable) this.write(': heartbeat\n\n');
@@ -42,7 +50,6 @@ export class SseWatchSession extends WatchSession {
     const w = new StreamWatcher(this, spec.key, spec.end, spec.prevKv, spec.filters);
     w.progressNotify = spec.progressNotify;
     w.strict = true;
-    this.watcher = w;
     const rev = this.store.revision;
     const after = spec.startRev > 0 ? spec.startRev - 1 : rev;
     this.write(this.message('created', after, watchResponseJson(this.headerInfo(), { revision: rev, watchId: '0', created: true })));
@@ -57,7 +64,7 @@ export class SseWatchSession extends WatchSession {
     (w as StreamWatcher).idle = false;
     const info = this.headerInfo();
     this.write(
-      batchBytes(batch, `s${revision}|${through}`, () => this.message(undefined, through, watchResponseJson(info, { revision, watchId: '0', events: batchEventsJson(batch) }))),
+      batchBytes(batch, `s${revision}|${through}|${this.enc.name}`, () => this.message(undefined, through, watchResponseJson(info, { revision, watchId: '0', events: batchEventsJson(batch, this.enc) }))),
     );
   }
 
@@ -78,6 +85,5 @@ export class SseWatchSession extends WatchSession {
   protected override onClosed(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
-    this.watcher = undefined;
   }
 }

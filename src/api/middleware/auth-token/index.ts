@@ -1,0 +1,42 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { Errors } from '../../etcd-errors.ts';
+import { requestHeader } from '../../node-env.ts';
+
+/** Who a valid token names (the auth work fills this in). */
+export interface AuthInfo {
+  username: string;
+  /** The auth store's revision the token was issued at. */
+  revision: number;
+}
+
+/** Checks a token: returns who it names, or throws etcd's error for a bad one. */
+export type TokenVerifier = (token: string) => AuthInfo;
+
+/** Auth disabled: etcd 3.4 still checks a token it is given, and no token is valid. */
+export const refuseEveryToken: TokenVerifier = () => {
+  throw Errors.invalidAuthToken();
+};
+
+const CHECK = 'edgecd.authCheck';
+
+/**
+ * Picks up the request's token (the Authorization header, bare as etcd takes it, or a query
+ * parameter where a browser cannot set headers). It does not refuse anything itself: etcd checks
+ * the token only where its server consults auth, after the request was decoded and validated, and
+ * not at all on some routes (lease keep-alive and time-to-live, member list, status). Routes call
+ * authorize() at that point.
+ */
+export function authToken(opts: { verify?: TokenVerifier; queryParam?: string } = {}): MiddlewareHandler {
+  const verify = opts.verify ?? refuseEveryToken;
+  return function authTokenMiddleware(c, next) {
+    const token = requestHeader(c, 'authorization') || (opts.queryParam ? c.req.query(opts.queryParam) : undefined);
+    if (token) c.set(CHECK, () => verify(token));
+    return next();
+  };
+}
+
+/** The caller named by the request's token, undefined without one; throws for a token etcd would refuse. */
+export function authorize(c: Context): AuthInfo | undefined {
+  const check = c.get(CHECK) as (() => AuthInfo) | undefined;
+  return check?.();
+}
