@@ -6,7 +6,7 @@ import { authToken } from './middleware/auth-token/index.ts';
 import { cors } from './middleware/cors/index.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed/index.ts';
 import { requestLimits } from './middleware/request-limits/index.ts';
-import { clusterRoutes, type ClusterRouteOptions } from './routes/cluster.ts';
+import { clusterRoutes } from './routes/cluster.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { leaseRoutes } from './routes/lease.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
@@ -20,7 +20,6 @@ export interface AppOptions {
   maxTxnOps: number;
   /** The member's watchable store (src/server/watch-history.ts builds it). */
   watchStore: WatchableStore;
-  cluster?: ClusterRouteOptions;
   /** Watch streams: back-pressure limits, progress and heartbeat periods. */
   watch?: WatchRouteOptions;
 }
@@ -46,16 +45,15 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
   // The SSE route's preflight allows more headers; registered first, it answers before the general one.
   app.use(SSE_PATH, cors(SSE_CORS));
   app.use('*', cors());
-  for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken());
-  app.use(SSE_PATH, authToken({ queryParam: 'token' }));
+  const verify = (token: string) => member.auth.authInfo(token);
+  for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken({ verify }));
+  app.use(SSE_PATH, authToken({ verify, queryParam: 'token' }));
 
   watchRoutes(app, g, opts.watchStore, streams, opts.watch);
   kvRoutes(app, g, member);
   leaseRoutes(app, g, member, streams);
-  if (opts.cluster) {
-    clusterRoutes(app, g, member, opts.cluster);
-    maintenanceRoutes(app, g, member, opts.cluster.dbSize);
-  }
+  clusterRoutes(app, g, member);
+  maintenanceRoutes(app, g, member);
 
   app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { 'content-type': 'application/json' }));
   app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', methodNotAllowed({ allow: 'GET' }));

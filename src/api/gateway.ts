@@ -7,7 +7,7 @@ import type { BytesEncoding } from './json/bytes-encoding.ts';
 import { errorBody, type HeaderInfo } from './json/encode.ts';
 import { DecodeError, decodeBody, type MessageDesc } from './json/proto-decode.ts';
 import { httpStatusOf } from './grpc-status.ts';
-import { authorize } from './middleware/auth-token/index.ts';
+import { type AuthInfo, authorize, NO_TOKEN } from './middleware/auth-token/index.ts';
 import { corsHeaders } from './middleware/cors/index.ts';
 import { postOnly } from './middleware/method-not-allowed/index.ts';
 import { checkGrpcSize, checkRaftSize, limitRequestBody, protoSize, tooLargeForGrpc, type RequestLimits } from './middleware/request-limits/index.ts';
@@ -37,10 +37,10 @@ export interface RouteSpec<Req> {
   raft: boolean;
   /** etcd's own checks of the request (its v3rpc layer), made before its server looks at the token. */
   validate?(req: Req): void;
-  /** Whether etcd's server checks the caller's token for this request (not all routes do). */
-  auth: boolean;
-  /** enc: how the answer writes bytes fields (the request's were read with it). */
-  handle(req: Req, c: Context, enc: BytesEncoding): Promise<string> | string;
+  /** Whether etcd's server checks the caller's token for this request (not all routes do, and some only for some requests). */
+  auth: boolean | ((req: Req) => boolean);
+  /** enc: how the answer writes bytes fields (the request's were read with it); ai: who asks (NO_TOKEN where auth is false). */
+  handle(req: Req, c: Context, enc: BytesEncoding, ai: AuthInfo): Promise<string> | string;
 }
 
 // Header lists built once: writing them straight to Node's response skips a Headers object per answer.
@@ -91,9 +91,10 @@ function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
     const size = protoSize(req as object, spec.desc, body.length, limits);
     checkGrpcSize(size, limits);
     spec.validate?.(req);
-    if (spec.auth) authorize(c);
+    let ai = spec.auth === true || (spec.auth && spec.auth(req)) ? authorize(c) : NO_TOKEN;
+    if (ai instanceof Promise) ai = await ai;
     if (spec.raft) checkRaftSize(size, limits);
-    return spec.handle(req, c, enc);
+    return spec.handle(req, c, enc, ai);
   };
   return async (c: Context): Promise<Response> => {
     const outgoing = nodeEnv(c)?.outgoing;

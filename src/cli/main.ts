@@ -79,11 +79,6 @@ async function main(): Promise<void> {
     watchStore: booted.watchStore,
     maxTxnOps: cfg.maxTxnOps,
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
-    cluster: {
-      clusterToken: cfg.initialClusterToken,
-      dbSize: () => member.maintenance.databaseSize(),
-      promoteOnLeader: (id) => booted.promoteOnLeader(id),
-    },
   });
   const clients = await serveNode(api.app, cfg.listenClientUrls, loadTls(cfg.clientTls));
   log.info({ name: cfg.name, member: member.memberId.toString(16), cluster: member.clusterId.toString(16), clientUrls: cfg.listenClientUrls, peerUrls: cfg.listenPeerUrls }, 'serving');

@@ -114,7 +114,7 @@ export class Applier {
    */
   private permitted(req: RaftRequest, ai: AuthInfo): void {
     const { auth, lessor } = this.o;
-    if (!auth.enabled || !req.header) return;
+    if (!auth.enabled || req.internal) return;
     const leaseKeys = (id: bigint) => lessor.get(id)?.keys;
     const denied =
       (req.put && checkPut(auth, ai, req.put, leaseKeys)) ||

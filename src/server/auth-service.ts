@@ -56,6 +56,10 @@ export class AuthService {
     return this.provider;
   }
 
+  get store(): AuthStore {
+    return this.o.store;
+  }
+
   get enabled(): boolean {
     return this.o.store.enabled;
   }

@@ -159,6 +159,8 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       logRetention: o.snapshotCount,
       autoCompaction: o.autoCompaction,
       quotaBytes: o.quotaBackendBytes,
+      clusterToken: o.initialClusterToken,
+      promoteOnLeader: (id) => promoteOnLeader(member!, peerHttp, id),
       metrics,
       log,
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),

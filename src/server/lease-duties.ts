@@ -72,7 +72,7 @@ export class LeaseDuties {
       if (this.revoking.has(id) || this.revoking.size >= perTick) continue;
       this.revoking.add(id);
       this.o
-        .propose({ leaseRevoke: { ID: id } })
+        .propose({ leaseRevoke: { ID: id }, internal: true })
         .catch(() => {})
         .finally(() => this.revoking.delete(id));
     }

@@ -1,4 +1,7 @@
-import { Errors } from '../errors.ts';
+import type { AuthInfo } from '../auth/index.ts';
+import { Errors, EtcdError } from '../errors.ts';
+import type { AuthService } from './auth-service.ts';
+import type { Clock } from './clock.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
 import { sealing } from '../storage/snapshot-file.ts';
 import type { StateStore } from '../storage/stores.ts';
@@ -15,8 +18,43 @@ export interface HashKV {
   revision: number;
 }
 
+/** What status reports of raft, and what a leadership transfer needs. */
+export interface RaftView {
+  leaderId(): bigint;
+  isLeader(): boolean;
+  isLearner(): boolean;
+  commit(): number;
+  term(): number;
+  /** Moves leadership to a voter (raft's transfer). */
+  transfer(to: bigint): void;
+  voter(id: bigint): boolean;
+}
+
+/** etcd's StatusResponse fields (etcd's version string is the caller's). */
+export interface StatusInfo {
+  dbSize: number;
+  dbSizeInUse: number;
+  leader: bigint;
+  raftIndex: number;
+  raftTerm: number;
+  raftAppliedIndex: number;
+  isLearner: boolean;
+  errors: string[];
+  revision: number;
+}
+
+// etcd's ErrTimeoutLeaderTransfer is missing from its gateway's error table: gRPC sends it as Unknown.
+const leaderTransferTimedOut = () => new EtcdError(2, 'etcdserver: request timed out, leader transfer took too long');
+// etcd 3.4 hands the auth store's error to gRPC untranslated for its maintenance calls: code Unknown.
+const maintenanceDenied = () => new EtcdError(2, 'auth: permission denied');
+
 export interface MaintenanceOptions {
   alarms: Alarms;
+  raft: RaftView;
+  auth: AuthService;
+  clock: Clock;
+  heartbeatMs: number;
+  electionTimeoutMs: number;
   kv: KvStore;
   lane: AppliedLane;
   state: StateStore;
@@ -60,8 +98,51 @@ export class Maintenance {
     return this.o.databaseSize();
   }
 
+  /** etcd's Status: this member's view of raft, its database and the raised alarms. */
+  async status(): Promise<StatusInfo> {
+    const { raft, kv } = this.o;
+    const size = await this.o.databaseSize();
+    return {
+      dbSize: size,
+      dbSizeInUse: size,
+      leader: raft.leaderId(),
+      raftIndex: raft.commit(),
+      raftTerm: raft.term(),
+      raftAppliedIndex: this.o.appliedIndex(),
+      isLearner: raft.isLearner(),
+      errors: this.errors(),
+      revision: kv.currentRev,
+    };
+  }
+
+  /** etcd's MoveLeader: the leader hands leadership to a voter and answers once it has moved (root only, with auth on). */
+  async moveLeader(target: bigint, ai: AuthInfo): Promise<void> {
+    this.admin(ai);
+    const { raft, clock } = this.o;
+    if (!raft.isLeader()) throw Errors.notLeader();
+    if (!raft.voter(target)) throw Errors.badLeaderTransferee();
+    this.transfer(target);
+    const deadline = clock.now() + this.o.electionTimeoutMs * 3;
+    while (raft.leaderId() !== target) {
+      if (clock.now() > deadline) throw leaderTransferTimedOut();
+      await new Promise<void>((r) => clock.setTimeout(r, this.o.heartbeatMs));
+    }
+  }
+
+  /** Starts moving leadership to a voter (a stopping leader's hand-over; no caller to check). */
+  transfer(target: bigint): void {
+    this.o.raft.transfer(target);
+  }
+
+  /** etcd 3.4's admin check on maintenance calls (root only with auth on), with its untranslated error. */
+  private admin(ai: AuthInfo): void {
+    if (!this.o.auth.enabled) return;
+    if (this.o.auth.store.isAdminPermitted(ai)) throw maintenanceDenied();
+  }
+
   /** etcd's Defragment, for this member's database only; the quota is measured again after it. */
-  async defragment(): Promise<void> {
+  async defragment(ai?: AuthInfo): Promise<void> {
+    if (ai) this.admin(ai);
     await this.o.state.defragment();
     await this.o.quota?.refresh();
   }
@@ -71,7 +152,8 @@ export class Maintenance {
    * one applied index once everything applied so far is in the tables. `edgecd snapshot restore`
    * starts a new cluster from it.
    */
-  async snapshot(write: (line: string) => Promise<void>): Promise<void> {
+  async snapshot(write: (line: string) => Promise<void>, ai?: AuthInfo): Promise<void> {
+    if (ai) this.admin(ai);
     await this.o.lane.drain();
     const out = sealing(write);
     await this.o.state.exportSnapshot(out.write);
@@ -82,7 +164,9 @@ export class Maintenance {
    * etcd's HashKV: a hash of the key space's history up to rev (0: now) as compaction leaves it,
    * the same on every member that applied the same log, so a member whose rows diverged is found.
    */
-  async hashKV(rev = 0): Promise<HashKV> {
+  async hashKV(rev = 0, ai?: AuthInfo): Promise<HashKV> {
+    // A peer's corruption check asks without a caller; a client's question needs root with auth on.
+    if (ai) this.admin(ai);
     const { kv, lane } = this.o;
     for (;;) {
       const revision = rev > 0 ? rev : kv.currentRev;

@@ -13,7 +13,11 @@ import { AuthService } from './auth-service.ts';
 import { errorField, type Logger, silentLogger } from '../logging/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Clock } from './clock.ts';
-import { Maintenance } from './maintenance.ts';
+import { Maintenance, type RaftView } from './maintenance.ts';
+import { memberIdOf, nodeIdOf } from './cluster-ids.ts';
+import { ClusterService } from './cluster-service.ts';
+import { KvService } from './kv-service.ts';
+import { LeaseService } from './lease-service.ts';
 import { Quota } from './quota.ts';
 import type { RaftRequest } from './raft-request.ts';
 import { Errors } from '../errors.ts';
@@ -59,6 +63,10 @@ export interface MemberOptions {
   /** --auth-token as parsed (absent: JWT with a key the members share) and --bcrypt-cost. */
   authToken?: AuthTokenFlag;
   bcryptCost?: number;
+  /** --initial-cluster-token: new members' ids hash it. */
+  clusterToken?: string;
+  /** A follower asks the leader to promote a learner (only the leader knows whether it caught up). */
+  promoteOnLeader?: (id: bigint) => Promise<void>;
   clock?: Clock;
 }
 
@@ -221,7 +229,37 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     sharedKey: !o.authToken,
     requestTimeoutMs: o.requestTimeout,
   });
-  const maintenance = new Maintenance({ alarms, kv, lane, state: store.state, appliedIndex: () => applier.index, proposals, reads, quota, databaseSize: () => store.state.databaseSize() });
+  const raft: RaftView = {
+    leaderId: () => (h.raft().leader ? memberIdOf(h.raft().leader) : 0n),
+    isLeader,
+    isLearner: () => h.raft().confState.learners.includes(nodeIdOf(h.memberId())),
+    commit: () => h.node().status().commit,
+    term: () => h.raft().term,
+    transfer: (to) => {
+      h.node().transferLeader(nodeIdOf(to));
+      h.raft().kick();
+    },
+    voter: (id) => !!membership.get(id) && !membership.get(id)!.isLearner,
+  };
+  const maintenance = new Maintenance({
+    alarms,
+    raft,
+    auth,
+    clock,
+    heartbeatMs: o.heartbeat,
+    electionTimeoutMs: o.electionTimeout,
+    kv,
+    lane,
+    state: store.state,
+    appliedIndex: () => applier.index,
+    proposals,
+    reads,
+    quota,
+    databaseSize: () => store.state.databaseSize(),
+  });
+  const keys = new KvService({ kv, kvCtx, lessor, proposals, reads, auth, stopped: h.stopped });
+  const leaseService = new LeaseService({ lessor, duties: leases, proposals, reads, auth });
+  const cluster = new ClusterService({ membership, reads, auth, clock, clusterToken: o.clusterToken ?? 'etcd-cluster', isLeader, promoteOnLeader: o.promoteOnLeader });
 
-  return { kv, kvCtx, lessor, alarms, authStore, auth, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
+  return { kv, kvCtx, keys, leaseService, cluster, lessor, alarms, authStore, auth, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
 }

@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Errors } from '../errors.ts';
 import { errorField, silentLogger } from '../logging/logger.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
+import type { AuthService } from './auth-service.ts';
+import type { ClusterService } from './cluster-service.ts';
+import type { KvService } from './kv-service.ts';
+import type { LeaseService } from './lease-service.ts';
 import type { Maintenance } from './maintenance.ts';
 import { RaftError, type Message, type RawNode } from '../raft/index.ts';
 import type { MemberRow } from '../storage/rows.ts';
@@ -29,7 +33,12 @@ export type { MemberRow } from '../storage/rows.ts';
  */
 export class Member {
   readonly kv: KvStore;
+  /** etcd's services as the member answers them: what the gateway (and a gRPC server) call. */
+  readonly keys: KvService;
+  readonly leases: LeaseService;
+  readonly cluster: ClusterService;
   readonly maintenance: Maintenance;
+  readonly auth: AuthService;
   clusterId = 0n;
   memberId = 0n;
   readonly heartbeatMs: number;
@@ -67,8 +76,7 @@ export class Member {
       },
       changeListeners: this.changeListeners,
     });
-    this.kv = this.parts.kv;
-    this.maintenance = this.parts.maintenance;
+    ({ kv: this.kv, keys: this.keys, leaseService: this.leases, cluster: this.cluster, maintenance: this.maintenance, auth: this.auth } = this.parts);
   }
 
   static async open(store: MemberStore, opts: MemberOptions): Promise<Member> {
@@ -166,6 +174,11 @@ export class Member {
     return this.parts.lessor;
   }
 
+  /** The revision of the key space now (every answer's header carries it). */
+  get revision(): number {
+    return this.kv.currentRev;
+  }
+
   /** Snapshot files received from the leader, by raft index, waiting for raft to accept them. */
   get receivedSnapshots(): Map<number, string> {
     return this.raft.receivedSnapshots;
@@ -200,47 +213,9 @@ export class Member {
     this.raft.kick();
   }
 
-  transferLeadership(to: bigint): void {
-    this.node.transferLeader(nodeIdOf(to));
-    this.raft.kick();
-  }
-
   /** Proposes a write and resolves once it is committed and applied here. */
   propose<T>(req: Omit<RaftRequest, 'id'>): Promise<Answer<T>> {
     return this.parts.proposals.propose<T>(req);
-  }
-
-  /** Runs fn once it may see every write acknowledged anywhere before it was asked; serializable reads at once. */
-  async read<T>(serializable: boolean, fn: () => T): Promise<T> {
-    if (this.failed || this.closed) throw Errors.stopped();
-    if (!serializable) await this.parts.reads.wait();
-    return fn();
-  }
-
-  range(r: RangeRequest): Answer<RangeResponse> {
-    const waits: Waits = [];
-    const resp = applyRange(this.kv, r, waits);
-    return { resp, done: settle(waits) };
-  }
-
-  /** A txn with no writes runs on local state after the read barrier; any other goes through the log. */
-  async txn(r: TxnRequest): Promise<Answer<TxnResponse>> {
-    if (!isTxnReadonly(r)) return this.propose<TxnResponse>({ txn: r });
-    return this.read(false, () => {
-      const waits: Waits = [];
-      const resp = applyTxn(this.parts.kvCtx, r, waits);
-      return { resp, done: settle(waits) };
-    });
-  }
-
-  /** A keep-alive: answered by the leader (forwarded there from a follower). Returns the TTL, 0 if unknown. */
-  renewLease(id: bigint): Promise<number> {
-    return this.parts.leases.renew(id);
-  }
-
-  /** Remaining and granted TTL of a lease (TTL -1 when it does not exist, as etcd answers). */
-  leaseTimeToLive(id: bigint): Promise<TimeToLive> {
-    return this.parts.leases.timeToLive(id);
   }
 
   /** Subscribes to applied writes, synchronously and in revision order. Returns the unsubscribe function. */
@@ -256,22 +231,6 @@ export class Member {
 
   memberList(): MemberRow[] {
     return this.parts.membership.list();
-  }
-
-  addMember(id: bigint, peerUrls: string[], isLearner: boolean): Promise<MemberRow[]> {
-    return this.parts.membership.add(id, peerUrls, isLearner);
-  }
-
-  removeMember(id: bigint): Promise<MemberRow[]> {
-    return this.parts.membership.remove(id);
-  }
-
-  promoteMember(id: bigint): Promise<MemberRow[]> {
-    return this.parts.membership.promote(id);
-  }
-
-  updateMember(id: bigint, peerUrls: string[]): Promise<MemberRow[]> {
-    return this.parts.membership.update(id, peerUrls);
   }
 
   /** Publishes this member's name and client URLs through the log once there is a leader. */

@@ -24,10 +24,10 @@ export function peerRoutes(member: Member, snapshotDir: string, log?: Logger): H
       step: (m) => member.step(m),
       snapshotReceived: (index, file) => member.receivedSnapshots.set(index, file),
       members: () => member.memberList().map((m) => ({ ...m, id: m.id.toString() })),
-      promote: async (id) => (await member.promoteMember(id)).map((m) => m.id.toString()),
+      promote: async (id) => (await member.cluster.promote(id)).map((m) => m.id.toString()),
       lease: async (kind, id) => {
         if (!member.isLeader) throw Errors.notLeader();
-        return { ttl: kind === 'renew' ? await member.renewLease(id) : (await member.leaseTimeToLive(id)).ttl };
+        return { ttl: kind === 'renew' ? await member.leases.renew(id) : (await member.leases.timeToLive(id)).ttl };
       },
       hashKV: (revision) => member.maintenance.hashKV(revision),
     },
@@ -75,7 +75,7 @@ export async function handOver(member: Member): Promise<void> {
   if (!member.isLeader || member.members.size <= 1) return;
   const next = member.memberList().find((m) => m.id !== member.memberId && !m.isLearner);
   if (!next) return;
-  member.transferLeadership(next.id);
+  member.maintenance.transfer(next.id);
   const deadline = Date.now() + member.electionTimeoutMs;
   while (member.isLeader && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }

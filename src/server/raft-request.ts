@@ -20,10 +20,12 @@ export interface RaftRequest {
   /** An auth change, or (as etcd 3.4) an auth read or an authenticate. */
   auth?: AuthRequest;
   /**
-   * Who asked (etcd's RequestHeader), on every request a client made: every member checks the same
-   * identity at apply. Requests the member makes itself (lease expiry, checkpoints) carry none.
+   * Who asked (etcd's RequestHeader): every member checks the same identity at apply. Absent when
+   * the client sent no token (most requests: the entry stays small).
    */
   header?: { username: string; authRevision: number };
+  /** Proposed by the member itself (a lease's expiry): no caller to check. */
+  internal?: true;
 }
 
 // Fields that hold int64 ids, kept as bigint in memory and as decimal strings on the wire.

@@ -19,6 +19,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   errors: [],
   version: [],
   metrics: [],
+  logging: [],
   raft: [],
   storage: [...LEAVES],
   mvcc: ['storage', ...LEAVES],

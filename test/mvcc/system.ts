@@ -2,6 +2,7 @@ import { KvStore, revKey } from '../../src/mvcc/kv-store.ts';
 import { applyCompaction, applyDeleteRange, applyPut, applyRange, applyTxn, type KvContext, type Waits } from '../../src/server/apply-kv.ts';
 import { EtcdError } from '../../src/errors.ts';
 import type { Member } from '../../src/server/member.ts';
+import { NO_AUTH } from '../../src/auth/index.ts';
 import type { DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse } from '../../src/server/rpc-types.ts';
 import { plain, rangeReq, txnReq } from './ops.ts';
 import type { Op, Outcome } from './model.ts';
@@ -92,7 +93,7 @@ export class MemberSystem implements System {
           return { rev: resp.header.revision, deleted: resp.deleted, prev: plain(resp.prevKvs) };
         }
         case 'txn': {
-          const { resp } = await m.txn(txnReq(op));
+          const resp = await m.keys.txn(txnReq(op), NO_AUTH);
           return { rev: resp.header.revision, succeeded: (resp as TxnResponse).succeeded };
         }
         case 'compact': {
@@ -100,9 +101,7 @@ export class MemberSystem implements System {
           return { rev: resp.header.revision };
         }
         case 'range': {
-          const a = m.range(rangeReq(op.key, op.end, op.rev, op.limit));
-          if (a.done) await a.done;
-          const r: RangeResponse = a.resp;
+          const r: RangeResponse = await m.keys.range({ ...rangeReq(op.key, op.end, op.rev, op.limit), serializable: true }, NO_AUTH);
           return { rev: r.header.revision, kvs: plain(r.kvs), count: r.count, more: r.more };
         }
       }

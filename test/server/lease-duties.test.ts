@@ -51,7 +51,7 @@ test('a keep-alive of an expired lease whose revoke is in flight waits for the r
   lessor.attach(7n, 'l/7');
   clock.advance(3_000);
   duties.tick();
-  assert.deepEqual(proposed.map((p) => p.req), [{ leaseRevoke: { ID: 7n } }], 'the expired lease is revoked through the log');
+  assert.deepEqual(proposed.map((p) => p.req), [{ leaseRevoke: { ID: 7n }, internal: true }], 'the expired lease is revoked through the log');
   let answer: number | undefined;
   const renewal = duties.renew(7n).then((ttl) => (answer = ttl));
   await flush();
@@ -113,7 +113,7 @@ test('a renewal before expiry extends the lease by a full TTL from now, and the 
   assert.equal(proposed.length, 0);
   clock.advance(1_000);
   duties.tick();
-  assert.deepEqual(proposed.map((p) => p.req), [{ leaseRevoke: { ID: 5n } }]);
+  assert.deepEqual(proposed.map((p) => p.req), [{ leaseRevoke: { ID: 5n }, internal: true }]);
 });
 
 test('unknown leases answer TTL 0 and time-to-live -1; a follower without a way to the leader is refused', async () => {

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { NO_AUTH } from '../../src/auth/index.ts';
 import { Member } from '../../src/server/member.ts';
 import type { PutResponse, RangeResponse } from '../../src/server/rpc-types.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
@@ -15,7 +16,8 @@ const settle = async (rounds = 30) => {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
 };
 const put = (key: string, value: string, lease = 0n) => ({ put: { key, value, lease, prevKv: false, ignoreValue: false, ignoreLease: false } });
-const rangeReq = (key: string) => ops.rangeReq(key, undefined);
+const rangeReq = (key: string) => ({ ...ops.rangeReq(key, undefined), serializable: true });
+const range = (m: Member, r: ReturnType<typeof rangeReq> & { revision?: number }) => m.keys.range(r, NO_AUTH);
 
 async function lone(store = new MemoryStore(), clock = new FakeClock(1_000)) {
   const m = await Member.open(store, { name: 'm', clock });
@@ -34,11 +36,11 @@ test('a write is answered only once its log entry is durable, then reads see it'
   const p = m.propose<PutResponse>(put('a', '1')).then((a) => (answered = a.resp));
   await settle();
   assert.equal(answered, undefined, 'not answered while its log commit is held');
-  assert.equal(m.range(rangeReq('a')).resp.kvs.length, 0, 'not applied either');
+  assert.equal((await range(m, rangeReq('a'))).kvs.length, 0, 'not applied either');
   store.log.gate.release();
   await p;
   assert.equal(answered!.header.revision, 2);
-  const r: RangeResponse = m.range(rangeReq('a')).resp;
+  const r: RangeResponse = await range(m, rangeReq('a'));
   assert.deepEqual(
     r.kvs.map((kv) => [kv.key, kv.value, kv.modRevision]),
     [['a', '1', 2]],
@@ -56,14 +58,13 @@ test('applied rows reach the state store in gathered batches; a restart on the s
   assert.equal(store.state.meta.get('consistent_index'), String(m.appliedIndex));
   await m.close();
   const again = await lone(store, clock);
-  const kvs = again.m.range(rangeReq('k0')).resp.kvs;
+  const kvs = (await range(again.m, rangeReq('k0'))).kvs;
   assert.deepEqual(
     kvs.map((kv) => [kv.value, kv.version, kv.createRevision, kv.modRevision]),
     [['v4', 3, 2, 6]],
   );
-  const past = again.m.range({ ...rangeReq('k1'), revision: 3 });
-  await past.done;
-  assert.equal(past.resp.kvs[0].value, 'v1', 'an old revision is read from the stored rows');
+  const past = await range(again.m, { ...rangeReq('k1'), revision: 3 });
+  assert.equal(past.kvs[0].value, 'v1', 'an old revision is read from the stored rows');
   await again.m.close();
 });
 
@@ -89,16 +90,16 @@ test('a lease expires on the fake clock: its revoke goes through the log and del
   await m.propose(put('svc/a', 'addr', 7n));
   clock.advance(1_900);
   await settle();
-  assert.equal(m.range(rangeReq('svc/a')).resp.kvs.length, 1, 'alive before its TTL');
-  assert.equal(await m.renewLease(7n), 2, 'renewed: 2 s from now');
+  assert.equal((await range(m, rangeReq('svc/a'))).kvs.length, 1, 'alive before its TTL');
+  assert.equal(await m.leases.renew(7n), 2, 'renewed: 2 s from now');
   clock.advance(1_900);
   await settle();
-  assert.equal(m.range(rangeReq('svc/a')).resp.kvs.length, 1, 'the renewal moved the expiry');
+  assert.equal((await range(m, rangeReq('svc/a'))).kvs.length, 1, 'the renewal moved the expiry');
   clock.advance(200);
   await settle();
-  assert.equal(m.range(rangeReq('svc/a')).resp.kvs.length, 0, 'gone once the TTL ran out');
+  assert.equal((await range(m, rangeReq('svc/a'))).kvs.length, 0, 'gone once the TTL ran out');
   assert.equal(m.lessor.exists(7n), false);
-  assert.equal(await m.renewLease(7n), 0, 'a renewal now finds no lease');
+  assert.equal(await m.leases.renew(7n), 0, 'a renewal now finds no lease');
   clock.advance(10);
   await settle();
   assert.equal(store.state.leaseRows.size, 0, 'the revoke reached the tables');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NO_AUTH } from '../../src/auth/index.ts';
 import { inspectSnapshot, restoreMember } from '../../src/server/boot.ts';
 import { Member } from '../../src/server/member.ts';
 import { connect } from '../../src/storage/db.ts';
@@ -58,7 +59,7 @@ test('a snapshot restores into a new cluster with the same history, leases and h
       assert.equal(r.kv.compactRev, 10);
       assert.equal(r.memberList().length, 1);
       assert.notEqual(r.clusterId, m.clusterId, 'a new cluster');
-      const kv = r.range(rangeReq('k1', undefined)).resp.kvs[0];
+      const kv = (await r.keys.range({ ...rangeReq('k1', undefined), serializable: true }, NO_AUTH)).kvs[0];
       assert.equal(kv.value, 'v29\u00ff');
       assert.equal(r.lessor.exists(9n), true, 'leases come along');
       assert.deepEqual(await r.maintenance.hashKV(rev), hashBefore, 'the same history, hash for hash');

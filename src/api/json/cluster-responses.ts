@@ -32,6 +32,8 @@ export interface StatusFields {
   raftAppliedIndex: number;
   dbSizeInUse: number;
   isLearner: boolean;
+  /** Raised alarms, one line each (etcd's AlarmMember text). */
+  errors?: string[];
 }
 
 export function statusResponse(revision: number, info: HeaderInfo, f: StatusFields): string {
@@ -42,6 +44,7 @@ export function statusResponse(revision: number, info: HeaderInfo, f: StatusFiel
   if (f.raftIndex) s += `,"raftIndex":"${f.raftIndex}"`;
   if (f.raftTerm) s += `,"raftTerm":"${f.raftTerm}"`;
   if (f.raftAppliedIndex) s += `,"raftAppliedIndex":"${f.raftAppliedIndex}"`;
+  if (f.errors?.length) s += `,"errors":${JSON.stringify(f.errors)}`;
   if (f.dbSizeInUse) s += `,"dbSizeInUse":"${f.dbSizeInUse}"`;
   if (f.isLearner) s += ',"isLearner":true';
   return s + '}';

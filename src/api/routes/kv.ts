@@ -1,15 +1,6 @@
 import type { Hono } from 'hono';
 import type { Member } from '../../server/member.ts';
-import type {
-  CompactionRequest,
-  DeleteRangeRequest,
-  DeleteRangeResponse,
-  PutRequest,
-  PutResponse,
-  RangeRequest,
-  TxnRequest,
-  CompactionResponse,
-} from '../../server/rpc-types.ts';
+import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from '../../server/rpc-types.ts';
 import { checkDelete, checkPut, checkRange, checkTxn } from '../../server/validate.ts';
 import { deleteRangeResponse, headerOnly, putResponse, rangeResponse, txnResponse } from '../json/encode.ts';
 import {
@@ -28,10 +19,8 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: false,
     validate: checkRange,
     auth: true,
-    async handle(req, _c, enc) {
-      const a = await member.read(req.serializable, () => member.range(req));
-      if (a.done) await a.done;
-      return rangeResponse(a.resp, g.headerInfo(), enc);
+    async handle(req, _c, enc, ai) {
+      return rangeResponse(await member.keys.range(req, ai), g.headerInfo(), enc);
     },
   });
   gatewayRoute<PutRequest>(app, '/kv/put', g, {
@@ -39,9 +28,8 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: true,
     validate: checkPut,
     auth: true,
-    async handle(req, _c, enc) {
-      const a = await member.propose<PutResponse>({ put: req });
-      return putResponse(a.resp, g.headerInfo(), enc);
+    async handle(req, _c, enc, ai) {
+      return putResponse(await member.keys.put(req, ai), g.headerInfo(), enc);
     },
   });
   gatewayRoute<DeleteRangeRequest>(app, '/kv/deleterange', g, {
@@ -49,9 +37,8 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: true,
     validate: checkDelete,
     auth: true,
-    async handle(req, _c, enc) {
-      const a = await member.propose<DeleteRangeResponse>({ deleteRange: req });
-      return deleteRangeResponse(a.resp, g.headerInfo(), enc);
+    async handle(req, _c, enc, ai) {
+      return deleteRangeResponse(await member.keys.deleteRange(req, ai), g.headerInfo(), enc);
     },
   });
   gatewayRoute<TxnRequest>(app, '/kv/txn', g, {
@@ -59,20 +46,16 @@ export function kvRoutes(app: Hono, g: GatewayContext, member: Member): void {
     raft: true,
     validate: (req) => checkTxn(req, g.maxTxnOps),
     auth: true,
-    async handle(req, _c, enc) {
-      const a = await member.txn(req);
-      if (a.done) await a.done;
-      return txnResponse(a.resp, g.headerInfo(), enc);
+    async handle(req, _c, enc, ai) {
+      return txnResponse(await member.keys.txn(req, ai), g.headerInfo(), enc);
     },
   });
   gatewayRoute<CompactionRequest>(app, '/kv/compaction', g, {
     desc: CompactionRequestDesc,
     raft: true,
     auth: true,
-    async handle(req) {
-      const a = await member.propose<CompactionResponse>({ compaction: req });
-      if (a.done) await a.done;
-      return headerOnly(a.resp.header, g.headerInfo());
+    async handle(req, _c, _enc, ai) {
+      return headerOnly((await member.keys.compact(req, ai)).header, g.headerInfo());
     },
   });
 }

@@ -49,8 +49,8 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
     };
     const renew = (id: bigint) => {
       start();
-      const answer = member.renewLease(id).then(
-        (ttl) => leaseKeepAliveLine(member.kv.currentRev, g.headerInfo(), id, ttl),
+      const answer = member.leases.renew(id).then(
+        (ttl) => leaseKeepAliveLine(member.revision, g.headerInfo(), id, ttl),
         (err: Error & { code?: number }) => ({ err }),
       );
       chain = chain.then(async () => {

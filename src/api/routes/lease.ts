@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
-import type { LeaseGrantResult, Member } from '../../server/member.ts';
+import type { Member } from '../../server/member.ts';
 import { LeaseGrantRequestDesc, LeaseLeasesRequestDesc, LeaseRevokeRequestDesc, LeaseTimeToLiveRequestDesc } from '../json/lease-messages.ts';
 import { leaseGrantResponse, leaseLeasesResponse, leaseRevokeResponse, leaseTimeToLiveResponse } from '../json/lease-responses.ts';
 import { gatewayRoute, type GatewayContext } from '../gateway.ts';
@@ -22,9 +22,9 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
     desc: LeaseGrantRequestDesc,
     raft: true,
     auth: true,
-    async handle(req) {
+    async handle(req, _c, _enc, ai) {
       const ID = req.ID === 0n ? newLeaseId() : req.ID;
-      const { resp } = await member.propose<LeaseGrantResult>({ leaseGrant: { ID, TTL: req.TTL } });
+      const resp = await member.leases.grant(ID, req.TTL, ai);
       return leaseGrantResponse(resp.header.revision, g.headerInfo(), resp.ID, resp.TTL);
     },
   });
@@ -33,8 +33,8 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
       desc: LeaseRevokeRequestDesc,
       raft: true,
       auth: true,
-      async handle(req) {
-        const { resp } = await member.propose<{ header: { revision: number } }>({ leaseRevoke: { ID: req.ID } });
+      async handle(req, _c, _enc, ai) {
+        const resp = await member.leases.revoke(req.ID, ai);
         return leaseRevokeResponse(resp.header.revision, g.headerInfo());
       },
     });
@@ -43,11 +43,12 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
     gatewayRoute<{ ID: bigint; keys: boolean }>(app, path, g, {
       desc: LeaseTimeToLiveRequestDesc,
       raft: false,
-      // etcd answers a time-to-live without asking who is calling.
-      auth: false,
-      async handle(req, _c, enc) {
-        const t = await member.leaseTimeToLive(req.ID);
-        return leaseTimeToLiveResponse(member.kv.currentRev, g.headerInfo(), req.ID, t.ttl, t.granted, req.keys ? t.keys : [], enc);
+      // etcd 3.4.23 answers a time-to-live without asking who is calling; edgecd asks when the keys
+      // are wanted, to show them only to whoever may read them (etcd's fix of CVE-2023-32082, 3.4.26).
+      auth: (req) => req.keys,
+      async handle(req, _c, enc, ai) {
+        const t = await member.leases.timeToLive(req.ID, req.keys ? ai : undefined);
+        return leaseTimeToLiveResponse(member.revision, g.headerInfo(), req.ID, t.ttl, t.granted, req.keys ? t.keys : [], enc);
       },
     });
   }
@@ -57,8 +58,8 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
       raft: false,
       auth: false,
       async handle() {
-        const ids = await member.read(false, () => [...member.lessor.leases.keys()]);
-        return leaseLeasesResponse(member.kv.currentRev, g.headerInfo(), ids);
+        const ids = await member.leases.list();
+        return leaseLeasesResponse(member.revision, g.headerInfo(), ids);
       },
     });
   }

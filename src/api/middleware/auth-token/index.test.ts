@@ -8,9 +8,10 @@ import { authorize, authToken, type TokenVerifier } from './index.ts';
 function app(opts?: Parameters<typeof authToken>[0]): Hono {
   const a = new Hono();
   a.use('*', authToken(opts));
-  a.post('/checked', (c) => {
+  a.post('/checked', async (c) => {
     try {
-      return c.json({ user: authorize(c)?.username ?? null });
+      const who = await authorize(c);
+      return c.json({ user: who.username === '' ? null : who.username });
     } catch (err) {
       const e = err as EtcdError;
       return c.json({ code: e.code, error: e.message }, 401);

@@ -2,15 +2,18 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Errors } from '../../etcd-errors.ts';
 import { requestHeader } from '../../node-env.ts';
 
-/** Who a valid token names (the auth work fills this in). */
+/** Who a valid token names: the member's AuthInfo. */
 export interface AuthInfo {
   username: string;
-  /** The auth store's revision the token was issued at. */
+  /** The auth store's revision the token was issued at; 0 for a request without a token. */
   revision: number;
 }
 
-/** Checks a token: returns who it names, or throws etcd's error for a bad one. */
-export type TokenVerifier = (token: string) => AuthInfo;
+/** No token: who asks is nobody (with auth on, etcd then answers "user name is empty"). */
+export const NO_TOKEN: AuthInfo = Object.freeze({ username: '', revision: 0 });
+
+/** Checks a token: returns who it names, or throws (or rejects with) etcd's error for a bad one. */
+export type TokenVerifier = (token: string) => AuthInfo | Promise<AuthInfo>;
 
 /** Auth disabled: etcd 3.4 still checks a token it is given, and no token is valid. */
 export const refuseEveryToken: TokenVerifier = () => {
@@ -31,12 +34,16 @@ export function authToken(opts: { verify?: TokenVerifier; queryParam?: string } 
   return function authTokenMiddleware(c, next) {
     const token = requestHeader(c, 'authorization') || (opts.queryParam ? c.req.query(opts.queryParam) : undefined);
     if (token) c.set(CHECK, () => verify(token));
+    else c.set(CHECK, undefined);
     return next();
   };
 }
 
-/** The caller named by the request's token, undefined without one; throws for a token etcd would refuse. */
-export function authorize(c: Context): AuthInfo | undefined {
-  const check = c.get(CHECK) as (() => AuthInfo) | undefined;
-  return check?.();
+/**
+ * The caller named by the request's token, NO_TOKEN without one (at once: no promise on the hot
+ * path); throws or rejects for a token etcd would refuse.
+ */
+export function authorize(c: Context): AuthInfo | Promise<AuthInfo> {
+  const check = c.get(CHECK) as (() => AuthInfo | Promise<AuthInfo>) | undefined;
+  return check ? check() : NO_TOKEN;
 }

@@ -1,5 +1,5 @@
-import type { MemberRow } from '../../server/member.ts';
-import { Code, Errors, EtcdError } from '../etcd-errors.ts';
+import type { MemberRow } from '../storage/rows.ts';
+import { Code, Errors, EtcdError } from '../errors.ts';
 
 /**
  * etcd's strict reconfiguration checks (on by default), made before a membership change is
