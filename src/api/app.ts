@@ -6,6 +6,7 @@ import { authToken } from './middleware/auth-token/index.ts';
 import { cors } from './middleware/cors/index.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed/index.ts';
 import { requestLimits } from './middleware/request-limits/index.ts';
+import { authRoutes } from './routes/auth.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { kvRoutes } from './routes/kv.ts';
 import { leaseRoutes } from './routes/lease.ts';
@@ -53,6 +54,7 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
   kvRoutes(app, g, member);
   leaseRoutes(app, g, member, streams);
   clusterRoutes(app, g, member);
+  authRoutes(app, g, member);
   maintenanceRoutes(app, g, member);
 
   app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { 'content-type': 'application/json' }));

@@ -1,4 +1,4 @@
-import type { AutoCompaction } from '../server/boot.ts';
+import { authTokenOptions, type AutoCompaction } from '../server/boot.ts';
 import { FlagError, type FlagValues } from './flags.ts';
 
 /** The member's settings, typed and checked. */
@@ -25,6 +25,8 @@ export interface Config {
   maxRequestBytes: number;
   maxTxnOps: number;
   authToken: string;
+  authTokenTtlMs: number;
+  bcryptCost: number;
   cors: string;
   logLevel: string;
   logOutputs: string[];
@@ -104,6 +106,8 @@ export function toConfig(v: FlagValues): Config {
     maxRequestBytes: positive('max-request-bytes'),
     maxTxnOps: positive('max-txn-ops'),
     authToken: v['auth-token'] as string,
+    authTokenTtlMs: positive('auth-token-ttl') * 1000,
+    bcryptCost: positive('bcrypt-cost'),
     cors: v['cors'] as string,
     logLevel: v['log-level'] as string,
     logOutputs: (v['log-outputs'] as string).split(',').map((s) => s.trim()).filter(Boolean),
@@ -140,7 +144,12 @@ export function toConfig(v: FlagValues): Config {
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
     throw new FlagError(`--database-url must be a postgres:// URL`);
   }
-  if (!/^(jwt|simple)(,.*)?$/.test(cfg.authToken)) throw new FlagError(`--auth-token must be jwt or simple (got "${cfg.authToken}")`);
+  try {
+    authTokenOptions(cfg.authToken);
+  } catch (err) {
+    throw new FlagError(`--auth-token ${JSON.stringify(cfg.authToken)}: ${(err as Error).message}`);
+  }
+  if (cfg.bcryptCost < 4 || cfg.bcryptCost > 31) throw new FlagError(`--bcrypt-cost must be between 4 and 31 (got ${cfg.bcryptCost})`);
   if (cfg.listenClientUrls.some((u) => u.startsWith('https:'))) {
     const cert = v['cert-file'] as string;
     const key = v['key-file'] as string;

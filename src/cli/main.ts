@@ -63,6 +63,9 @@ async function main(): Promise<void> {
       quotaBackendBytes: cfg.quotaBackendBytes,
       initialCorruptCheck: cfg.initialCorruptCheck,
       corruptCheckTimeMs: cfg.corruptCheckTimeMs,
+      authToken: cfg.authToken,
+      authTokenTtlMs: cfg.authTokenTtlMs,
+      bcryptCost: cfg.bcryptCost,
       peerTls: loadTls(cfg.peerTls),
       peerFaultsFile: cfg.peerFaultsFile || undefined,
     });

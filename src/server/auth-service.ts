@@ -52,6 +52,12 @@ export class AuthService {
     this.provider = p;
   }
 
+  /** Now and then: simple tokens past their TTL are forgotten. */
+  tick(): void {
+    const p = this.provider as (TokenProvider & { sweep?: (now: number) => number }) | undefined;
+    p?.sweep?.(this.o.clock.now());
+  }
+
   get tokens(): TokenProvider | undefined {
     return this.provider;
   }

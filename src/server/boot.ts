@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseAuthTokenFlag, type AuthTokenFlag } from '../auth/index.ts';
 import type { Hono } from 'hono';
 import { pgMemberStore } from '../storage/member-store.ts';
 import type { MemberRow } from '../storage/rows.ts';
@@ -45,6 +47,11 @@ export interface BootOptions {
   initialCorruptCheck?: boolean;
   /** --experimental-corrupt-check-time (0: off): how often the leader compares hashes. */
   corruptCheckTimeMs?: number;
+  /** --auth-token as given ('jwt' alone: JWT signed with a key the members share). */
+  authToken?: string;
+  /** --auth-token-ttl (simple tokens), --bcrypt-cost. */
+  authTokenTtlMs?: number;
+  bcryptCost?: number;
   log?: Logger;
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
@@ -127,6 +134,7 @@ async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identit
 /** Opens the member's database (its Postgres, or embedded PGlite under the data dir), recovers, and wires the transport. */
 export async function bootMember(o: BootOptions): Promise<Booted> {
   const log = o.log ?? silentLogger;
+  const auth = authTokenOptions(o.authToken);
   // Flags are checked before anything is created: a wrong --initial-cluster leaves no database behind.
   if (o.initialClusterState === 'new') newClusterIdentity(o);
   const db = await openDatabase(o.dataDir, o.databaseUrl, log);
@@ -160,6 +168,10 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       autoCompaction: o.autoCompaction,
       quotaBytes: o.quotaBackendBytes,
       clusterToken: o.initialClusterToken,
+      authToken: auth.flag,
+      authKeyFiles: auth.keyFiles,
+      authTokenTtlMs: o.authTokenTtlMs,
+      bcryptCost: o.bcryptCost,
       promoteOnLeader: (id) => promoteOnLeader(member!, peerHttp, id),
       metrics,
       log,
@@ -249,3 +261,16 @@ async function initialCorruptCheck(m: Member, peers: PeerHttp): Promise<void> {
 
 export { restoreMember, type RestoreOptions } from './restore.ts';
 export { inspectSnapshot, type SnapshotStatus } from '../storage/snapshot-file.ts';
+
+/**
+ * --auth-token: 'jwt' alone is edgecd's default (tokens signed with a key the members share through
+ * the log); etcd's forms name a provider and, for JWT, the key files, read here. A bad setting stops
+ * the start with etcd's message.
+ */
+export function authTokenOptions(value = 'jwt'): { flag?: AuthTokenFlag; keyFiles?: { privateKey?: Uint8Array; publicKey?: Uint8Array } } {
+  if (value === 'jwt') return {};
+  const flag = parseAuthTokenFlag(value);
+  if (flag.type !== 'jwt') return { flag };
+  const read = (p?: string) => (p ? new Uint8Array(readFileSync(p)) : undefined);
+  return { flag, keyFiles: { privateKey: read(flag.privKeyPath), publicKey: read(flag.pubKeyPath) } };
+}

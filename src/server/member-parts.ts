@@ -62,6 +62,10 @@ export interface MemberOptions {
   log?: Logger;
   /** --auth-token as parsed (absent: JWT with a key the members share) and --bcrypt-cost. */
   authToken?: AuthTokenFlag;
+  /** The contents of the key files --auth-token names. */
+  authKeyFiles?: { privateKey?: Uint8Array; publicKey?: Uint8Array };
+  /** --auth-token-ttl, for simple tokens. */
+  authTokenTtlMs?: number;
   bcryptCost?: number;
   /** --initial-cluster-token: new members' ids hash it. */
   clusterToken?: string;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createTokenProvider } from '../auth/index.ts';
 import { Errors } from '../errors.ts';
 import { errorField, silentLogger } from '../logging/logger.ts';
 import type { KvStore } from '../mvcc/kv-store.ts';
@@ -96,6 +97,8 @@ export class Member {
       members: () => membership.members,
     });
     ({ memberId: this.memberId, clusterId: this.clusterId, node: this.node } = r);
+    const { authToken, authKeyFiles, authTokenTtlMs } = this.opts;
+    this.auth.setProvider(await createTokenProvider({ store: this.parts.authStore, flag: authToken, keyFiles: authKeyFiles, simpleTtlMs: authTokenTtlMs }));
     this.raft = this.parts.raftLoop(r.node, r.storage, r.selfNode, r.term);
     membership.notify();
     const { voters } = this.raft.confState;
@@ -130,6 +133,7 @@ export class Member {
     this.node.tick();
     // A ReadIndex request is dropped when no leader is known: ask again now and then.
     if (++this.ticks % 5 === 0) this.parts.reads.retry();
+    if (this.ticks % 10 === 0) this.auth.tick();
     this.parts.leases.tick();
     this.raft.kick();
   }
