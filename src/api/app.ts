@@ -50,7 +50,7 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
   for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken({ verify }));
   app.use(SSE_PATH, authToken({ verify, queryParam: 'token' }));
 
-  watchRoutes(app, g, opts.watchStore, streams, opts.watch);
+  watchRoutes(app, g, opts.watchStore, streams, { ...opts.watch, permitted: (ai, key, rangeEnd) => member.auth.checkRead(ai, { key, rangeEnd }) });
   kvRoutes(app, g, member);
   leaseRoutes(app, g, member, streams);
   clusterRoutes(app, g, member);

@@ -161,6 +161,15 @@ export class Maintenance {
   }
 
   /**
+   * etcd's Hash, of the whole backend in etcd: here of the key space's whole history now (a
+   * backend file's bytes mean nothing across two databases), the same on members that applied the
+   * same log.
+   */
+  async hash(ai?: AuthInfo): Promise<HashKV> {
+    return this.hashKV(0, ai);
+  }
+
+  /**
    * etcd's HashKV: a hash of the key space's history up to rev (0: now) as compaction leaves it,
    * the same on every member that applied the same log, so a member whose rows diverged is found.
    */

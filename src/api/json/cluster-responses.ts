@@ -54,3 +54,19 @@ export function statusResponse(revision: number, info: HeaderInfo, f: StatusFiel
 export function moveLeaderResponse(): string {
   return '{}';
 }
+
+const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
+
+/** etcd 3.4's gateway answers an alarm request with no header at all, only the alarms. */
+export function alarmResponse(alarms: { memberID: bigint; alarm: number }[]): string {
+  if (alarms.length === 0) return '{}';
+  return `{"alarms":[${alarms.map((a) => `{"memberID":"${a.memberID}","alarm":"${ALARM_NAMES[a.alarm] ?? a.alarm}"}`).join(',')}]}`;
+}
+
+/** A uint32 hash is a JSON number in jsonpb (only 64-bit integers are strings). */
+export function hashResponse(revision: number, info: HeaderInfo, hash: number, compactRevision?: number): string {
+  let s = `{"header":${header({ revision }, info)}`;
+  if (hash) s += `,"hash":${hash}`;
+  if (compactRevision !== undefined && compactRevision > 0) s += `,"compact_revision":"${compactRevision}"`;
+  return s + '}';
+}

@@ -3,7 +3,7 @@ import type { Hono } from 'hono';
 import type { WatchableStore } from '../../mvcc/watchable-store.ts';
 import { errorResponse, JSON_HEADERS, type GatewayContext } from '../gateway.ts';
 import { errorBody } from '../json/encode.ts';
-import { authorize } from '../middleware/auth-token/index.ts';
+import { type AuthInfo, authorize } from '../middleware/auth-token/index.ts';
 import { corsHeaders } from '../middleware/cors/index.ts';
 import { methodNotAllowed } from '../middleware/method-not-allowed/index.ts';
 import { nodeEnv } from '../node-env.ts';
@@ -26,12 +26,22 @@ const SSE_HEADERS: Record<string, string> = {
 };
 
 /** GET /v3/watch/sse: one watch as Server-Sent Events (see SseWatchSession). */
-export function sseWatchRoute(app: Hono, g: GatewayContext, store: WatchableStore, streams: OpenStreams, limits: WatchLimits, heartbeatMs: number): void {
-  app.get(SSE_PATH, (c) => {
+export function sseWatchRoute(
+  app: Hono,
+  g: GatewayContext,
+  store: WatchableStore,
+  streams: OpenStreams,
+  limits: WatchLimits,
+  heartbeatMs: number,
+  permitted?: (ai: AuthInfo, key: string, rangeEnd: string) => void,
+): void {
+  app.get(SSE_PATH, async (c) => {
     let spec: ReturnType<typeof sseParams>;
     try {
-      authorize(c);
+      const ai = await authorize(c);
       spec = sseParams(c);
+      // The watched range as etcd's request would give it: no end is one key, "\0" is every key from key on.
+      permitted?.(ai, spec.key, spec.end === undefined ? '' : spec.end === '' ? '\0' : spec.end);
     } catch (err) {
       if (err instanceof ParamError) return c.body(errorBody(err.message, 3), 400, JSON_HEADERS);
       return errorResponse(c, err);

@@ -7,7 +7,7 @@ import { errorResponse, GATEWAY_PREFIXES, JSON_HEADERS, NODE_JSON_HEADERS, type 
 import type { BytesEncoding } from '../json/bytes-encoding.ts';
 import { httpStatusOf } from '../grpc-status.ts';
 import { errorBody } from '../json/encode.ts';
-import { authorize } from '../middleware/auth-token/index.ts';
+import { type AuthInfo, authorize } from '../middleware/auth-token/index.ts';
 import { postOnly } from '../middleware/method-not-allowed/index.ts';
 import { streamingBody } from '../middleware/request-limits/index.ts';
 import { closeWhenSent, nodeEnv } from '../node-env.ts';
@@ -28,19 +28,24 @@ const GRPC_CODE_NAMES: Record<number, string> = { 7: 'PermissionDenied', 16: 'Un
 export interface WatchRouteOptions extends Partial<WatchLimits> {
   /** Period of SSE heartbeat comments (a query's `heartbeat` may ask for another, >= 100 ms). */
   heartbeatMs?: number;
+  /** Throws etcd's error unless the caller may read the range (key and range_end as the request gives them). */
+  permitted?: (ai: AuthInfo, key: string, rangeEnd: string) => void;
 }
 
+/** An etcd error as a watch's cancel_reason says it. */
+const cancelReason = (err: EtcdError) => `rpc error: code = ${GRPC_CODE_NAMES[err.code] ?? err.code} desc = ${err.message}`;
+
 /**
- * Why every create request of a stream would be refused, as etcd words a cancel_reason: the token
- * is checked per create request, and a bad one cancels the watch, not the stream.
+ * Who a stream's create requests come from, or why every one of them is refused, as etcd words a
+ * cancel_reason: the token is checked per create request, and a bad one cancels the watch, not the
+ * stream.
  */
-function refusalOf(c: Context): string | undefined {
+async function callerOf(c: Context): Promise<{ ai: AuthInfo } | { refusal: string }> {
   try {
-    authorize(c);
-    return undefined;
+    return { ai: await authorize(c) };
   } catch (err) {
     if (!(err instanceof EtcdError)) throw err;
-    return `rpc error: code = ${GRPC_CODE_NAMES[err.code] ?? err.code} desc = ${err.message}`;
+    return { refusal: cancelReason(err) };
   }
 }
 
@@ -59,12 +64,23 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
     } catch (err) {
       return errorResponse(c, err);
     }
-    const authError = refusalOf(c);
+    const caller = await callerOf(c);
+    // A create request the caller may not read is refused (etcd checks the range at creation).
+    const refusal = (key: string, rangeEnd: string): string | undefined => {
+      if ('refusal' in caller) return caller.refusal;
+      try {
+        opts.permitted?.(caller.ai, key, rangeEnd);
+        return undefined;
+      } catch (err) {
+        if (!(err instanceof EtcdError)) throw err;
+        return cancelReason(err);
+      }
+    };
     const env = nodeEnv(c);
     const decoder = new WatchRequestStream(grpcMax, enc);
     let session: GatewayWatchSession | undefined;
     const begin = (sink: EventSink) => {
-      session = new GatewayWatchSession(store, sink, limits, g.headerInfo, authError, enc);
+      session = new GatewayWatchSession(store, sink, limits, g.headerInfo, refusal, enc);
       const s = session;
       const outgoing = env?.outgoing;
       const shutdown = (reason: string) => {
@@ -163,7 +179,7 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
   // A watch stream's body stays open as long as its client keeps adding requests to it.
   const longBody = streamingBody();
   for (const prefix of GATEWAY_PREFIXES) postOnly(app, `${prefix}/watch`, longBody, gatewayWatch);
-  sseWatchRoute(app, g, store, streams, limits, opts.heartbeatMs ?? 15_000);
+  sseWatchRoute(app, g, store, streams, limits, opts.heartbeatMs ?? 15_000, opts.permitted);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

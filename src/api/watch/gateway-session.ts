@@ -28,8 +28,8 @@ export class GatewayWatchSession extends WatchSession {
     sink: EventSink,
     limits: WatchLimits,
     headerInfo: () => HeaderInfo,
-    /** Set while requests carry a token that cannot be checked: every create is refused with it. */
-    private readonly authError?: string,
+    /** Why a create request is refused (a bad token, a range the caller may not read), as a cancel_reason. */
+    private readonly refusal?: (key: string, rangeEnd: string) => string | undefined,
     /** How events write keys and values. */
     private readonly enc: BytesEncoding = BASE64,
   ) {
@@ -50,7 +50,8 @@ export class GatewayWatchSession extends WatchSession {
   private create(c: WatchCreateRequest): void {
     const wsrev = this.store.revision;
     const refuse = (cancelReason: string) => this.line({ revision: wsrev, watchId: '-1', created: true, canceled: true, cancelReason });
-    if (this.authError) return refuse(this.authError);
+    const refused = this.refusal?.(c.key, c.rangeEnd);
+    if (refused) return refuse(refused);
     const { key, end } = watchRange(c.key, c.rangeEnd);
     if (emptyRange(key, end)) return refuse('mvcc: watcher range is empty');
     let id: string;
