@@ -146,3 +146,23 @@ test('shutdown ends open watch streams with their last words and closes their co
   assert.equal(await Promise.race([socketClosed, sleep(1000).then(() => false)]), true, 'the server closed the connection');
   assert.equal(streams.size, 0);
 });
+
+test('shutdown ends an SSE watch with a comment, not a cancellation, so the browser reconnects and resumes', async () => {
+  const ac = new AbortController();
+  const r = await fetch(`http://127.0.0.1:${port}/v3/watch/sse?prefix=sse/&encoding=text`, { signal: ac.signal });
+  const reader = r.body!.getReader();
+  let text = '';
+  const read = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += Buffer.from(value).toString();
+    }
+  })().catch(() => {});
+  await until(() => text.includes('event: created'), 2000, 'created');
+  streams.closeAll('etcdserver: server stopped');
+  await Promise.race([read, sleep(2000)]);
+  assert.match(text, /\n: etcdserver: server stopped\n\n$/);
+  assert.doesNotMatch(text, /event: canceled/);
+  ac.abort();
+});

@@ -78,7 +78,13 @@ export class SseWatchSession extends WatchSession {
     this.write(this.message('progress', rev, watchResponseJson(this.headerInfo(), { revision: rev, watchId: '0' })));
   }
 
-  protected finalMessage(reason: string): string {
+  /**
+   * A member shutting down ends the stream with a comment, not a cancellation: the browser's
+   * EventSource reconnects (to another member behind the same address) and resumes after the last
+   * id it saw, missing nothing. A client cut off for reading too slowly is told its watch is over.
+   */
+  protected finalMessage(reason: string, code: 8 | 14): string {
+    if (code === 14) return `: ${reason.replace(/[\r\n]/g, ' ')}\n\n`;
     return this.message('canceled', undefined, watchResponseJson(this.headerInfo(), { revision: this.store.revision, watchId: '0', canceled: true, cancelReason: reason }));
   }
 
