@@ -47,8 +47,9 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
   app.use(SSE_PATH, cors(SSE_CORS));
   app.use('*', cors());
   const verify = (token: string) => member.auth.authInfo(token);
-  for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken({ verify }));
-  app.use(SSE_PATH, authToken({ verify, queryParam: 'token' }));
+  const fromCertificate = (cn: string) => member.auth.fromCertificate(cn);
+  for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken({ verify, fromCertificate }));
+  app.use(SSE_PATH, authToken({ verify, fromCertificate, queryParam: 'token' }));
 
   watchRoutes(app, g, opts.watchStore, streams, { ...opts.watch, permitted: (ai, key, rangeEnd) => member.auth.checkRead(ai, { key, rangeEnd }) });
   kvRoutes(app, g, member);

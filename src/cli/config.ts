@@ -34,6 +34,7 @@ export interface Config {
   watchBufferBytes: number;
   watchSlowTimeoutMs: number;
   clientTls: TlsFiles;
+  autoTls: boolean;
   peerTls: TlsFiles;
   /** Test-only peer fault rules file ('' = off). */
   peerFaultsFile: string;
@@ -114,6 +115,7 @@ export function toConfig(v: FlagValues): Config {
     watchProgressIntervalMs: parseDuration('experimental-watch-progress-notify-interval', v['experimental-watch-progress-notify-interval'] as string),
     watchBufferBytes: positive('watch-stream-buffer-bytes'),
     watchSlowTimeoutMs: parseDuration('watch-slow-timeout', v['watch-slow-timeout'] as string),
+    autoTls: v['auto-tls'] as boolean,
     clientTls: {
       certFile: v['cert-file'] as string,
       keyFile: v['key-file'] as string,
@@ -153,7 +155,7 @@ export function toConfig(v: FlagValues): Config {
   if (cfg.listenClientUrls.some((u) => u.startsWith('https:'))) {
     const cert = v['cert-file'] as string;
     const key = v['key-file'] as string;
-    if (!cert || !key) throw new FlagError('https client URLs need --cert-file and --key-file');
+    if ((!cert || !key) && !cfg.autoTls) throw new FlagError('https client URLs need --cert-file and --key-file (or --auto-tls)');
   }
   return cfg;
 }

@@ -44,6 +44,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'cert-file', type: 'string', default: '', help: 'Path to the client server TLS cert file.' },
   { name: 'key-file', type: 'string', default: '', help: 'Path to the client server TLS key file.' },
   { name: 'client-cert-auth', type: 'bool', default: 'false', help: 'Enable client cert authentication.' },
+  { name: 'auto-tls', type: 'bool', default: 'false', help: 'Client TLS with a generated self-signed certificate (kept under --data-dir), when https client URLs have no --cert-file.' },
   { name: 'trusted-ca-file', type: 'string', default: '', help: 'Path to the client server TLS trusted CA file.' },
   { name: 'peer-cert-file', type: 'string', default: '', help: 'Path to the peer server TLS cert file.' },
   { name: 'peer-key-file', type: 'string', default: '', help: 'Path to the peer server TLS key file.' },

@@ -1,6 +1,6 @@
 import { createApp } from '../api/app.ts';
 import { closeServers, serveNode } from '../api/serve-node.ts';
-import { bootMember } from '../server/boot.ts';
+import { autoTlsCertificate, bootMember } from '../server/boot.ts';
 import { readFileSync } from 'node:fs';
 import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
@@ -83,7 +83,9 @@ async function main(): Promise<void> {
     maxTxnOps: cfg.maxTxnOps,
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
   });
-  const clients = await serveNode(api.app, cfg.listenClientUrls, loadTls(cfg.clientTls));
+  const clientTls = loadTls(cfg.clientTls);
+  if (cfg.autoTls && !clientTls.cert) Object.assign(clientTls, await autoTlsCertificate(cfg.dataDir, [...new Set(cfg.listenClientUrls.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, '')).concat('localhost', '127.0.0.1'))]));
+  const clients = await serveNode(api.app, cfg.listenClientUrls, clientTls);
   log.info({ name: cfg.name, member: member.memberId.toString(16), cluster: member.clusterId.toString(16), clientUrls: cfg.listenClientUrls, peerUrls: cfg.listenPeerUrls }, 'serving');
   let stopping = false;
   const stop = async (signal: string) => {

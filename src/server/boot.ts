@@ -274,3 +274,4 @@ export function authTokenOptions(value = 'jwt'): { flag?: AuthTokenFlag; keyFile
   const read = (p?: string) => (p ? new Uint8Array(readFileSync(p)) : undefined);
   return { flag, keyFiles: { privateKey: read(flag.privKeyPath), publicKey: read(flag.pubKeyPath) } };
 }
+export { autoTlsCertificate } from './auto-tls.ts';

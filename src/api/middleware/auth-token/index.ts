@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { Errors } from '../../etcd-errors.ts';
-import { requestHeader } from '../../node-env.ts';
+import { nodeEnv, requestHeader } from '../../node-env.ts';
 
 /** Who a valid token names: the member's AuthInfo. */
 export interface AuthInfo {
@@ -29,14 +29,27 @@ const CHECK = 'edgecd.authCheck';
  * not at all on some routes (lease keep-alive and time-to-live, member list, status). Routes call
  * authorize() at that point.
  */
-export function authToken(opts: { verify?: TokenVerifier; queryParam?: string } = {}): MiddlewareHandler {
+export function authToken(opts: { verify?: TokenVerifier; queryParam?: string; fromCertificate?: (commonName: string) => AuthInfo | undefined } = {}): MiddlewareHandler {
   const verify = opts.verify ?? refuseEveryToken;
   return function authTokenMiddleware(c, next) {
     const token = requestHeader(c, 'authorization') || (opts.queryParam ? c.req.query(opts.queryParam) : undefined);
     if (token) c.set(CHECK, () => verify(token));
-    else c.set(CHECK, undefined);
+    else {
+      // etcd's --client-cert-auth: without a token, a verified client certificate's common name is the user.
+      const cn = opts.fromCertificate && certificateCommonName(c);
+      const who = cn ? opts.fromCertificate!(cn) : undefined;
+      c.set(CHECK, who ? () => who : undefined);
+    }
     return next();
   };
+}
+
+/** The common name of the client's certificate, when the TLS handshake verified one. */
+function certificateCommonName(c: Context): string | undefined {
+  const socket = nodeEnv(c)?.incoming?.socket as (import('node:tls').TLSSocket & { authorized?: boolean }) | undefined;
+  if (!socket?.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cn = socket.getPeerCertificate()?.subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
 /**
