@@ -6,6 +6,9 @@ import { authToken } from './middleware/auth-token/index.ts';
 import { cors } from './middleware/cors/index.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed/index.ts';
 import { requestLimits } from './middleware/request-limits/index.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { requestMetrics } from './request-metrics.ts';
+import { healthRoutes } from './routes/health.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clusterRoutes } from './routes/cluster.ts';
 import { kvRoutes } from './routes/kv.ts';
@@ -23,6 +26,8 @@ export interface AppOptions {
   watchStore: WatchableStore;
   /** Watch streams: back-pressure limits, progress and heartbeat periods. */
   watch?: WatchRouteOptions;
+  /** The member's metrics: requests are counted in them, and /metrics serves them. */
+  metrics?: Metrics;
 }
 
 export interface GatewayApp {
@@ -41,6 +46,7 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
     headerInfo: () => ({ clusterId: member.clusterId.toString(), memberId: member.memberId.toString(), raftTerm: member.term }),
     limits: requestLimits(opts.maxRequestBytes),
     maxTxnOps: opts.maxTxnOps,
+    metricsFor: opts.metrics && requestMetrics(opts.metrics),
   };
 
   // The SSE route's preflight allows more headers; registered first, it answers before the general one.
@@ -60,7 +66,7 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
 
   app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { 'content-type': 'application/json' }));
   app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', methodNotAllowed({ allow: 'GET' }));
-  app.get('/health', (c) => c.body(JSON.stringify({ health: member.healthy() ? 'true' : 'false' }), member.healthy() ? 200 : 503, TEXT_HEADERS));
+  healthRoutes(app, member, opts.metrics);
 
   app.notFound((c) => {
     const inGateway = GATEWAY_PREFIXES.some((p) => c.req.path.startsWith(p + '/'));

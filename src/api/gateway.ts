@@ -19,6 +19,21 @@ export interface GatewayContext {
   headerInfo(): HeaderInfo;
   limits: RequestLimits;
   maxTxnOps: number;
+  /** Request metrics for a route, counted as the gRPC method it is (see request-metrics.ts). */
+  metricsFor?: (route: string) => RouteMetrics | undefined;
+}
+
+/** One route's counters: started when a request comes, handled with its gRPC code and duration. */
+export interface RouteMetrics {
+  started(): void;
+  handled(code: number, seconds: number): void;
+}
+
+/** The gRPC code an error answers with. */
+function codeOf(err: unknown): number {
+  if (err instanceof EtcdError) return err.code;
+  if (err instanceof DecodeError) return 3;
+  return 2;
 }
 
 /** For answers Hono builds: the CORS middleware adds its headers to them. */
@@ -80,8 +95,9 @@ function errorParts(err: unknown, path: string): [number, string] {
  * gRPC's size cap, the request's own checks, the token, the raft entry's size. On Node the
  * request's headers and body are read, and the answer written, without building Web objects.
  */
-function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
+function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>, route: string) {
   const limits = g.limits;
+  const m = g.metricsFor?.(route);
   const run = async (c: Context): Promise<string> => {
     const enc = bytesEncodingOf(c);
     const body = await readBody(c, limits.bodyCap).catch((err) => {
@@ -98,18 +114,25 @@ function gatewayHandler<Req>(g: GatewayContext, spec: RouteSpec<Req>) {
   };
   return async (c: Context): Promise<Response> => {
     const outgoing = nodeEnv(c)?.outgoing;
+    const t0 = m ? (m.started(), performance.now()) : 0;
     if (outgoing) {
       try {
-        return writeNode(outgoing, 200, await run(c));
+        const answer = writeNode(outgoing, 200, await run(c));
+        m?.handled(0, (performance.now() - t0) / 1000);
+        return answer;
       } catch (err) {
         if (err instanceof RequestAborted) return RESPONSE_ALREADY_SENT;
+        m?.handled(codeOf(err), (performance.now() - t0) / 1000);
         const [status, body] = errorParts(err, c.req.path);
         return writeNode(outgoing, status, body);
       }
     }
     try {
-      return c.body(await run(c), 200, JSON_HEADERS);
+      const answer = c.body(await run(c), 200, JSON_HEADERS);
+      m?.handled(0, (performance.now() - t0) / 1000);
+      return answer;
     } catch (err) {
+      m?.handled(codeOf(err), (performance.now() - t0) / 1000);
       return errorResponse(c, err);
     }
   };
@@ -121,6 +144,6 @@ export const GATEWAY_PREFIXES = ['/v3', '/v3beta'];
 /** Registers a POST route under /v3 and its /v3beta alias; other methods answer 405. */
 export function gatewayRoute<Req>(app: Hono, path: string, g: GatewayContext, spec: RouteSpec<Req>): void {
   const limit = limitRequestBody(g.limits);
-  const handler = gatewayHandler(g, spec);
+  const handler = gatewayHandler(g, spec, path);
   for (const prefix of GATEWAY_PREFIXES) postOnly(app, prefix + path, limit, handler);
 }

@@ -31,3 +31,37 @@ export function closeWhenSent(outgoing: ServerResponse): void {
   outgoing.once('finish', drop);
   setTimeout(drop, LAST_WORDS_MS).unref();
 }
+
+/** Most of a refused stream's body read and dropped before its error is answered, and for how long. */
+const REFUSAL_DRAIN_BYTES = 16 * 1024 * 1024;
+const REFUSAL_DRAIN_MS = 10_000;
+
+/**
+ * Answers a refused stream once the rest of its body is in (read and dropped, within bounds): a
+ * client still sending would have its connection reset before it read an earlier answer.
+ */
+export function answerAfterBody(incoming: IncomingMessage, answer: () => void): void {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    answer();
+  };
+  const timer = setTimeout(() => {
+    once();
+    incoming.destroy();
+  }, REFUSAL_DRAIN_MS);
+  timer.unref();
+  if (incoming.readableEnded) return once();
+  let dropped = 0;
+  incoming.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > REFUSAL_DRAIN_BYTES) {
+      once();
+      incoming.destroy();
+    }
+  });
+  incoming.once('end', once);
+  incoming.resume();
+}

@@ -9,6 +9,7 @@ export interface Config {
   listenClientUrls: string[];
   advertiseClientUrls: string[];
   listenPeerUrls: string[];
+  listenMetricsUrls: string[];
   initialAdvertisePeerUrls: string[];
   initialCluster: string;
   initialClusterState: 'new' | 'existing';
@@ -92,6 +93,10 @@ export function toConfig(v: FlagValues): Config {
     listenClientUrls: v['listen-client-urls'] as string[],
     advertiseClientUrls: v['advertise-client-urls'] as string[],
     listenPeerUrls: v['listen-peer-urls'] as string[],
+    listenMetricsUrls: (v['listen-metrics-urls'] as string)
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean),
     initialAdvertisePeerUrls: v['initial-advertise-peer-urls'] as string[],
     initialCluster: (v['initial-cluster'] as string) || `${name}=${(v['initial-advertise-peer-urls'] as string[]).join(',')}`,
     initialClusterState: v['initial-cluster-state'] as 'new' | 'existing',
@@ -142,6 +147,9 @@ export function toConfig(v: FlagValues): Config {
   if (!(cfg.watchSlowTimeoutMs > 0)) throw new FlagError('--watch-slow-timeout must be greater than 0');
   if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {
     throw new FlagError(`--election-timeout[${cfg.electionTimeoutMs}ms] should be at least 5 times as --heartbeat-interval[${cfg.heartbeatIntervalMs}ms]`);
+  }
+  for (const u of cfg.listenMetricsUrls) {
+    if (!/^https?:\/\/[^/]+/.test(u)) throw new FlagError(`invalid URL "${u}" for --listen-metrics-urls: want http:// or https://`);
   }
   if (cfg.databaseUrl && !/^postgres(ql)?:\/\//.test(cfg.databaseUrl)) {
     throw new FlagError(`--database-url must be a postgres:// URL`);

@@ -21,6 +21,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'database-url', type: 'string', default: '', help: 'Postgres URL for this member; without it an embedded PGlite database lives under --data-dir.', env: 'DATABASE_URL' },
   { name: 'listen-client-urls', type: 'urls', default: 'http://127.0.0.1:2379', help: 'URLs to listen on for client traffic.' },
   { name: 'advertise-client-urls', type: 'urls', default: 'http://127.0.0.1:2379', help: "This member's client URLs to advertise to the cluster." },
+  { name: 'listen-metrics-urls', type: 'string', default: '', help: 'More URLs to serve /metrics and /health on (comma-separated; /metrics is also on the client URLs).' },
   { name: 'listen-peer-urls', type: 'urls', default: 'http://127.0.0.1:2380', help: 'URLs to listen on for peer traffic.' },
   { name: 'initial-advertise-peer-urls', type: 'urls', default: 'http://127.0.0.1:2380', help: "This member's peer URLs to advertise to the cluster." },
   { name: 'initial-cluster', type: 'string', default: '', help: 'Initial cluster configuration, name=peerURL,... (default: ${name}=<initial-advertise-peer-urls>).' },

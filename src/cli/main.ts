@@ -1,4 +1,5 @@
 import { createApp } from '../api/app.ts';
+import { metricsApp } from '../api/routes/health.ts';
 import { closeServers, serveNode } from '../api/serve-node.ts';
 import { autoTlsCertificate, bootMember } from '../server/boot.ts';
 import { readFileSync } from 'node:fs';
@@ -80,12 +81,15 @@ async function main(): Promise<void> {
   const api = createApp(member, {
     maxRequestBytes: cfg.maxRequestBytes,
     watchStore: booted.watchStore,
+    metrics: booted.metrics,
     maxTxnOps: cfg.maxTxnOps,
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
   });
   const clientTls = loadTls(cfg.clientTls);
   if (cfg.autoTls && !clientTls.cert) Object.assign(clientTls, await autoTlsCertificate(cfg.dataDir, [...new Set(cfg.listenClientUrls.map((u) => new URL(u).hostname.replace(/^\[|\]$/g, '')).concat('localhost', '127.0.0.1'))]));
   const clients = await serveNode(api.app, cfg.listenClientUrls, clientTls);
+  // etcd's --listen-metrics-urls: /metrics and /health on a listener of their own (plain http, or https with the client certificate).
+  clients.push(...(await serveNode(metricsApp(member, booted.metrics), cfg.listenMetricsUrls, clientTls)));
   log.info({ name: cfg.name, member: member.memberId.toString(16), cluster: member.clusterId.toString(16), clientUrls: cfg.listenClientUrls, peerUrls: cfg.listenPeerUrls }, 'serving');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -62,7 +62,10 @@ export interface MaintenanceOptions {
   proposals: Proposals;
   reads: ReadBarrier;
   quota?: Quota;
+  /** The size last measured (at most a second old: no caller waits on a busy database for it). */
   databaseSize(): Promise<number>;
+  /** Measures the size now (at start, and after space was freed). */
+  measureSize(): Promise<void>;
 }
 
 /** etcd's Maintenance service, as far as the member answers it: alarms and the database's size. */
@@ -80,7 +83,7 @@ export class Maintenance {
     }
     const { resp } = await this.o.proposals.propose<{ alarms: AlarmMember[] }>({ alarm: { action, memberID, alarm } });
     // Space may have been freed before the alarm was cleared: measure again before the next write.
-    if (action === AlarmAction.DEACTIVATE) await this.o.quota?.refresh();
+    if (action === AlarmAction.DEACTIVATE) await this.o.measureSize();
     return resp.alarms;
   }
 
@@ -96,6 +99,11 @@ export class Maintenance {
 
   databaseSize(): Promise<number> {
     return this.o.databaseSize();
+  }
+
+  /** Measures the database's size now (at start, so the quota and status start from a real figure). */
+  measureSize(): Promise<void> {
+    return this.o.measureSize();
   }
 
   /** etcd's Status: this member's view of raft, its database and the raised alarms. */
@@ -144,7 +152,7 @@ export class Maintenance {
   async defragment(ai?: AuthInfo): Promise<void> {
     if (ai) this.admin(ai);
     await this.o.state.defragment();
-    await this.o.quota?.refresh();
+    await this.o.measureSize();
   }
 
   /**

@@ -18,7 +18,7 @@ import { memberIdOf, nodeIdOf } from './cluster-ids.ts';
 import { ClusterService } from './cluster-service.ts';
 import { KvService } from './kv-service.ts';
 import { LeaseService } from './lease-service.ts';
-import { Quota } from './quota.ts';
+import { DatabaseSize, Quota } from './quota.ts';
 import type { RaftRequest } from './raft-request.ts';
 import { Errors } from '../errors.ts';
 import { type AutoCompaction, Compactor } from './compactor.ts';
@@ -124,7 +124,8 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
   const kvCtx: KvContext = { store: kv, leaseExists: (id) => lessor.exists(id) };
   const alarms = new Alarms();
   const authStore = new AuthStore();
-  const quota = o.quotaBytes ? new Quota(o.quotaBytes, () => store.state.databaseSize(), clock) : undefined;
+  const dbSize = new DatabaseSize(() => store.state.databaseSize(), clock);
+  const quota = o.quotaBytes ? new Quota(o.quotaBytes, dbSize) : undefined;
   // A write past the quota raises NOSPACE for this member (through the log, so all agree) and is refused.
   const refuse = async (): Promise<never> => {
     await proposals.propose({ alarm: { action: AlarmAction.ACTIVATE, memberID: h.memberId(), alarm: AlarmType.NOSPACE } }).catch(() => {});
@@ -132,10 +133,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
   };
   const admit = (req: Omit<RaftRequest, 'id'>): void | Promise<void> => {
     if (!quota || alarms.has(AlarmType.NOSPACE)) return;
-    const ok = quota.admits(req);
-    if (ok === true) return;
-    if (ok === false) return refuse();
-    return ok.then((fits) => (fits ? undefined : refuse()));
+    if (!quota.admits(req)) return refuse();
   };
   const leaderKnown = () => h.raft().leader !== '';
   const isLeader = () => h.raft().isLeader;
@@ -259,7 +257,8 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     proposals,
     reads,
     quota,
-    databaseSize: () => store.state.databaseSize(),
+    databaseSize: async () => dbSize.current,
+    measureSize: () => dbSize.refresh(),
   });
   const keys = new KvService({ kv, kvCtx, lessor, proposals, reads, auth, stopped: h.stopped });
   const leaseService = new LeaseService({ lessor, duties: leases, proposals, reads, auth });

@@ -103,6 +103,7 @@ export class Member {
     membership.notify();
     const { voters } = this.raft.confState;
     if (voters.length === 1 && voters[0] === r.selfNode) this.node.campaign();
+    await this.maintenance.measureSize();
     this.ticker = this.clock.setTimeout(() => this.tick(), this.heartbeatMs);
     this.parts.compactor?.start();
     this.raft.kick();
@@ -195,6 +196,17 @@ export class Member {
   /** etcd 3.4's /health: a leader is known, and no alarm is raised. */
   healthy(): boolean {
     return !this.failed && !this.closed && this.raft.leader !== '' && this.parts.alarms.list().length === 0;
+  }
+
+  /** healthy(), and unless serializable, a linearizable read that completes within a second. */
+  async health(serializable: boolean): Promise<boolean> {
+    if (!this.healthy()) return false;
+    if (serializable) return true;
+    let timer: unknown;
+    const timeout = new Promise<false>((r) => (timer = this.clock.setTimeout(() => r(false), 1000)));
+    const ok = await Promise.race([this.parts.reads.wait().then(() => true, () => false), timeout]);
+    this.clock.clearTimeout(timer);
+    return ok;
   }
 
   /** A raft message from a peer. */

@@ -34,46 +34,63 @@ export function writeCost(req: Omit<RaftRequest, 'id'>): number {
 }
 
 /**
- * --quota-backend-bytes: a write that could take the member's database past the quota is refused
- * before it is proposed (etcd's quota check), and raises the NOSPACE alarm. The size is measured
- * at most once a second; between measurements, admitted writes count towards it.
+ * The member's database size as last measured: a query at most once a second, in the background,
+ * so no caller waits on the database for it (a write behind a busy connection pool would).
  */
-export class Quota {
-  private size = 0;
+export class DatabaseSize {
+  private bytes = 0;
   private measuredAt = -Infinity;
   private measuring: Promise<void> | undefined;
 
   constructor(
-    readonly bytes: number,
     private readonly measure: () => Promise<number>,
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Whether the write fits: at once while the last measurement is fresh (the hot path stays
-   * synchronous), after measuring the database again when it is stale.
-   */
-  admits(req: Omit<RaftRequest, 'id'>): boolean | Promise<boolean> {
-    const cost = writeCost(req);
-    if (cost === 0) return true;
-    if (this.clock.now() - this.measuredAt > SIZE_TTL_MS) return this.refresh().then(() => this.take(cost));
-    return this.take(cost);
+  /** The last measurement (starting one when it is over a second old). */
+  get current(): number {
+    if (this.clock.now() - this.measuredAt > SIZE_TTL_MS) void this.refresh().catch(() => {});
+    return this.bytes;
   }
 
-  private take(cost: number): boolean {
-    if (this.size + cost >= this.bytes) return false;
-    this.size += cost;
+  /** Counts bytes a write is about to add, until the next measurement says how many it took. */
+  grow(n: number): void {
+    this.bytes += n;
+  }
+
+  /** Measures now and waits for it (after a compaction or a defragment freed space; at start). */
+  refresh(): Promise<void> {
+    this.measuring ??= this.measure()
+      .then((n) => {
+        this.bytes = n;
+        this.measuredAt = this.clock.now();
+      })
+      .finally(() => (this.measuring = undefined));
+    return this.measuring;
+  }
+}
+
+/**
+ * --quota-backend-bytes: a write that could take the member's database past the quota is refused
+ * before it is proposed (etcd's quota check), and raises the NOSPACE alarm. It decides at once on
+ * the size last measured plus what was admitted since: the hot path never waits on the database.
+ */
+export class Quota {
+  constructor(
+    readonly bytes: number,
+    private readonly size: DatabaseSize,
+  ) {}
+
+  admits(req: Omit<RaftRequest, 'id'>): boolean {
+    const cost = writeCost(req);
+    if (cost === 0) return true;
+    if (this.size.current + cost >= this.bytes) return false;
+    this.size.grow(cost);
     return true;
   }
 
   /** Measures again now (after a compaction or a defragment freed space). */
   refresh(): Promise<void> {
-    this.measuring ??= this.measure()
-      .then((n) => {
-        this.size = n;
-        this.measuredAt = this.clock.now();
-      })
-      .finally(() => (this.measuring = undefined));
-    return this.measuring;
+    return this.size.refresh();
   }
 }

@@ -168,7 +168,7 @@ test('SSE: a resume point that was compacted answers a compacted event and ends'
   exact.close();
 });
 
-test('a watch body whose first request is bad is read to its end before the error is answered and the connection closed', async () => {
+for (const route of ['/v3/watch', '/v3/lease/keepalive']) test(`a ${route} body whose first request is bad is read to its end before the error is answered and the connection closed`, async () => {
   // 1.2 MB of nesting: the error is known from the first bytes. Answering and closing then would
   // reset a client still sending, which may then never read the answer.
   const body = Buffer.from(`${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}`);
@@ -181,7 +181,7 @@ test('a watch body whose first request is bad is read to its end before the erro
   sock.on('end', () => (closedEarly ||= !sentAll));
   sock.on('error', () => {});
   const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()));
-  sock.write(`POST /v3/watch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
+  sock.write(`POST ${route} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n`);
   sock.write(body.subarray(0, 65536));
   await sleep(300);
   assert.equal(answer, '', 'no answer before the body is in');

@@ -10,7 +10,7 @@ import { GATEWAY_PREFIXES, JSON_HEADERS, NODE_JSON_HEADERS, type GatewayContext 
 import { httpStatusOf } from '../grpc-status.ts';
 import { postOnly } from '../middleware/method-not-allowed/index.ts';
 import { streamingBody } from '../middleware/request-limits/index.ts';
-import { closeWhenSent, nodeEnv } from '../node-env.ts';
+import { answerAfterBody, closeWhenSent, nodeEnv } from '../node-env.ts';
 import type { OpenStreams } from '../streams.ts';
 
 /** Most bytes of a half-received request kept while waiting for the rest of it. */
@@ -39,13 +39,17 @@ export function leaseKeepAliveRoute(app: Hono, g: GatewayContext, member: Member
     };
     const fail = (message: string, code: number) => {
       closed = true;
-      incoming.pause();
-      chain = chain.then(() => {
-        if (!started) {
+      if (!started) {
+        // The first request was bad: answered once the rest of the body is in, as the watch route does.
+        answerAfterBody(incoming, () => {
+          if (outgoing.headersSent) return;
           outgoing.writeHead(httpStatusOf(code), NODE_JSON_HEADERS);
           outgoing.end(errorBody(message, code));
-        } else outgoing.end(JSON.stringify({ error: { grpc_code: code, http_code: httpStatusOf(code), message, http_status: '' } }) + '\n');
-      });
+        });
+        return;
+      }
+      incoming.pause();
+      chain = chain.then(() => void outgoing.end(JSON.stringify({ error: { grpc_code: code, http_code: httpStatusOf(code), message, http_status: '' } }) + '\n'));
     };
     const renew = (id: bigint) => {
       start();

@@ -10,7 +10,7 @@ import { errorBody } from '../json/encode.ts';
 import { type AuthInfo, authorize } from '../middleware/auth-token/index.ts';
 import { postOnly } from '../middleware/method-not-allowed/index.ts';
 import { streamingBody } from '../middleware/request-limits/index.ts';
-import { closeWhenSent, nodeEnv } from '../node-env.ts';
+import { answerAfterBody, closeWhenSent, nodeEnv } from '../node-env.ts';
 import type { OpenStreams } from '../streams.ts';
 import { GatewayWatchSession } from '../watch/gateway-session.ts';
 import { WatchRequestStream, type StreamItem } from '../watch/request-stream.ts';
@@ -19,8 +19,6 @@ import { NodeSink, WebStreamSink, type EventSink } from '../watch/sink.ts';
 import { sseWatchRoute } from './watch-sse.ts';
 
 /** After a refused first request, how much more of the body is read (and dropped) before answering anyway. */
-const REFUSAL_DRAIN_BYTES = 16 * 1024 * 1024;
-const REFUSAL_DRAIN_MS = 10_000;
 
 // gRPC's names for the codes a watch can be refused with, as etcd puts them in a cancel_reason.
 const GRPC_CODE_NAMES: Record<number, string> = { 7: 'PermissionDenied', 16: 'Unauthenticated' };
@@ -97,26 +95,18 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
     if (env?.incoming && env.outgoing) {
       const { incoming, outgoing } = env;
       let started = false;
-      /** The first request was bad: its error, answered once the rest of the body is in. */
-      let refusal: (() => void) | undefined;
-      let discarded = 0;
+      let refused = false;
       const take = (items: StreamItem[]) => {
         if (!started) {
           if (items.length === 0) return;
           const first = items[0];
           if ('error' in first) {
-            // A client still sending would have its connection reset before it read an early
-            // answer: the rest of the body is read (and dropped) first, within bounds.
-            const timer = setTimeout(() => {
-              refusal?.();
-              incoming.destroy();
-            }, REFUSAL_DRAIN_MS).unref();
-            refusal = () => {
-              clearTimeout(timer);
+            refused = true;
+            answerAfterBody(incoming, () => {
               if (outgoing.headersSent) return;
               outgoing.writeHead(httpStatusOf(first.code === 8 ? 8 : 2), NODE_JSON_HEADERS);
               outgoing.end(errorBody(first.error, first.code));
-            };
+            });
             return;
           }
           started = true;
@@ -126,15 +116,10 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
         if (items.some((it) => 'error' in it)) incoming.pause();
       };
       incoming.on('data', (chunk: Buffer) => {
-        if (!refusal) return take(decoder.push(chunk));
-        discarded += chunk.length;
-        if (discarded > REFUSAL_DRAIN_BYTES) {
-          refusal();
-          incoming.destroy();
-        }
+        if (!refused) take(decoder.push(chunk));
       });
       incoming.on('end', () => {
-        if (refusal) return refusal();
+        if (refused) return;
         take(decoder.end());
         // Nothing at all was sent: the stream still opens (and stays open, as etcd's does).
         if (!started && !outgoing.headersSent) {
