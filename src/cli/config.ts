@@ -159,6 +159,8 @@ export function toConfig(v: FlagValues): Config {
   } catch (err) {
     throw new FlagError(`--auth-token ${JSON.stringify(cfg.authToken)}: ${(err as Error).message}`);
   }
+  // Answers carry their CORS headers from lists built once at start: a per-origin answer is not built yet.
+  if (cfg.cors.trim() !== '*') throw new FlagError(`--cors ${JSON.stringify(cfg.cors)} is not supported yet: only '*' (every origin) is`);
   if (cfg.bcryptCost < 4 || cfg.bcryptCost > 31) throw new FlagError(`--bcrypt-cost must be between 4 and 31 (got ${cfg.bcryptCost})`);
   if (cfg.listenClientUrls.some((u) => u.startsWith('https:'))) {
     const cert = v['cert-file'] as string;

@@ -41,7 +41,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'auth-token', type: 'string', default: 'jwt', help: "Auth tokens: 'jwt' (edgecd's default: JWTs signed with a key the members share through the log), etcd's 'jwt,pub-key=PATH,priv-key=PATH,sign-method=RS256,ttl=5m', or 'simple'." },
   { name: 'auth-token-ttl', type: 'int', default: '300', help: 'Seconds a simple token lives without use.' },
   { name: 'bcrypt-cost', type: 'int', default: '10', help: 'bcrypt cost of stored password hashes (4 to 31).' },
-  { name: 'cors', type: 'string', default: '*', help: 'Comma-separated origins allowed for CORS.' },
+  { name: 'cors', type: 'string', default: '*', help: "Origins allowed for CORS: '*' (every origin, etcd's default) is the only setting supported yet." },
   { name: 'cert-file', type: 'string', default: '', help: 'Path to the client server TLS cert file.' },
   { name: 'key-file', type: 'string', default: '', help: 'Path to the client server TLS key file.' },
   { name: 'client-cert-auth', type: 'bool', default: 'false', help: 'Enable client cert authentication.' },

@@ -47,3 +47,11 @@ test('--auto-compaction-retention as etcd 3.4 reads it: hours or a duration in p
   assert.throws(() => cfg(['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']), FlagError);
   assert.throws(() => cfg(['--auto-compaction-retention', 'soon']), FlagError);
 });
+
+test('no flag that does nothing: --cors other than * is refused with a message; a bad --auth-token or --bcrypt-cost stops the start', () => {
+  assert.throws(() => cfg(['--cors', 'https://app.example']), /--cors .* is not supported yet/);
+  assert.equal(cfg(['--cors', '*']).cors, '*');
+  assert.throws(() => cfg(['--auth-token', 'magic']), /--auth-token/);
+  assert.throws(() => cfg(['--bcrypt-cost', '3']), /--bcrypt-cost/);
+  assert.equal(cfg(['--auth-token', 'simple']).authToken, 'simple');
+});
