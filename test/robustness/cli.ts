@@ -9,7 +9,7 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
 /**
  * npm run robustness -- [--minutes N] [--seed S] [--members 3|5] [--faults kind,kind,...]
  *                       [--clients N] [--keys N] [--lease-clients N] [--lease-ttls MIN,MAX]
- *                       [--snapshot-count N] [--store postgres|pglite] [--dir DIR]
+ *                       [--snapshot-count N] [--store postgres|pglite] [--auth] [--dir DIR]
  * npm run robustness -- --check path/to/history.json    (check a saved history again)
  *
  * Starts a cluster on loopback (each member on its own database of the machine's Postgres, see
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     leaseTtls: a['lease-ttls'] ? (a['lease-ttls'].split(',').map(Number) as [number, number]) : undefined,
     snapshotCount: a['snapshot-count'] ? Number(a['snapshot-count']) : undefined,
     store: a.store === 'pglite' ? 'pglite' : undefined,
+    auth: a.auth === 'true',
     runDir,
   });
   console.log(r.summary);

@@ -7,6 +7,8 @@ import { Cluster, post } from './cluster.ts';
 import type { History, LeaderChange, WatchEvent } from './history.ts';
 import { DB_FAULTS, FAULT_KINDS, Nemesis, pickFault, type FaultKind } from './nemesis.ts';
 import { parseEvent, Workload } from './workload.ts';
+import { AuthChurn, APP_USER, enableAuth, ROOT_USER, TokenSource } from './auth-client.ts';
+import { LEASE_PREFIX, REGISTER_PREFIX } from './history.ts';
 
 /**
  * One robustness run: a cluster, the clients, a monitor that follows the leader (and restarts a
@@ -37,6 +39,8 @@ export interface RunOptions {
   /** --snapshot-count of the members (small: followers that fall behind get snapshots often). */
   snapshotCount?: number;
   store?: 'postgres' | 'pglite';
+  /** Auth on (edgecd's default JWTs), with role churn and writes that must be refused (auth-client.ts). */
+  auth?: boolean;
 }
 
 export interface RunResult {
@@ -67,9 +71,19 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
       log(`  note: ${m}`);
     },
   });
+  const urls = () => cluster.members.filter((m) => m.state !== 'down').map((m) => m.url);
+  let rootToken: TokenSource | undefined;
+  let churn: AuthChurn | undefined;
+  let appToken: TokenSource | undefined;
+  if (o.auth) {
+    await enableAuth(urls(), [REGISTER_PREFIX, LEASE_PREFIX]);
+    rootToken = new TokenSource(urls, ROOT_USER);
+    appToken = new TokenSource(urls, APP_USER);
+  }
   const workload = new Workload(
     cluster,
     {
+      auth: appToken,
       clients: o.clients ?? 8,
       keys: o.keys ?? 12,
       watchers: o.watchers ?? 3,
@@ -121,6 +135,10 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   })();
 
   workload.start();
+  if (appToken && rootToken) {
+    churn = new AuthChurn(urls, rootToken, appToken, () => workload.now());
+    churn.start();
+  }
   const waitLeader = async (ms: number) => {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
@@ -151,6 +169,12 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   // Settle: everything healed, clients stopped, members converged.
   await cluster.healAll();
   for (const m of cluster.members) if (!(await cluster.waitHealthy(m.index, 60_000))) extra.push({ checker: 'harness', message: `m${m.index} not healthy 60 s after the last fault was healed` });
+  await churn?.stop();
+  if (churn) {
+    extra.push(...churn.check());
+    notes.push(churn.summary());
+    log(churn.summary());
+  }
   await workload.stopClients();
   const finalRevision = await converge(cluster, 60_000);
   if (finalRevision === undefined) extra.push({ checker: 'agreement', message: 'members did not converge on one revision within 60 s after the faults ended' });
@@ -159,8 +183,9 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   // Final linearizable reads of every key on every member.
   for (const m of cluster.members) for (const key of workload.keys) await workload.read(m.index, key);
   // Final key space and history of each member.
-  const finalRanges = await Promise.all(cluster.members.map((m) => fullRange(m.url, rev)));
-  const finalHistories = await Promise.all(cluster.members.map((m) => fullHistory(m.url, rev, 180_000)));
+  const rootAuth = rootToken && (await rootToken.get());
+  const finalRanges = await Promise.all(cluster.members.map((m) => fullRange(m.url, rev, rootAuth)));
+  const finalHistories = await Promise.all(cluster.members.map((m) => fullHistory(m.url, rev, 180_000, rootAuth)));
   // Watchers must catch up with the final revision.
   const caughtUp = Date.now() + 30_000;
   while (Date.now() < caughtUp) {
@@ -219,9 +244,10 @@ async function converge(cluster: Cluster, ms: number): Promise<number | undefine
   return undefined;
 }
 
-async function fullRange(url: string, rev: number): Promise<Record<string, { value: string; mod: number; create: number; version: number }> | undefined> {
+async function fullRange(url: string, rev: number, token?: string): Promise<Record<string, { value: string; mod: number; create: number; version: number }> | undefined> {
   try {
-    const r = await post(url, '/v3/kv/range', { key: 'AA==', range_end: 'AA==', revision: String(rev), serializable: true }, 30_000);
+    const res = await fetch(`${url}/v3/kv/range`, { method: 'POST', headers: token ? { authorization: token } : {}, body: JSON.stringify({ key: 'AA==', range_end: 'AA==', revision: String(rev), serializable: true }), signal: AbortSignal.timeout(30_000) });
+    const r = { status: res.status, json: (await res.json()) as any };
     if (r.status !== 200) return undefined;
     const out: Record<string, { value: string; mod: number; create: number; version: number }> = {};
     const s = (b: string | undefined) => (b ? Buffer.from(b, 'base64').toString() : '');
@@ -233,7 +259,7 @@ async function fullRange(url: string, rev: number): Promise<Record<string, { val
 }
 
 /** Every event from revision 1 up to rev, read through one watch. */
-function fullHistory(url: string, rev: number, timeoutMs: number): Promise<WatchEvent[] | undefined> {
+function fullHistory(url: string, rev: number, timeoutMs: number, token?: string): Promise<WatchEvent[] | undefined> {
   const u = new URL('/v3/watch', url);
   const body = JSON.stringify({ create_request: { key: 'AA==', range_end: 'AA==', start_revision: '1', prev_kv: true } });
   return new Promise((resolve) => {
@@ -250,7 +276,7 @@ function fullHistory(url: string, rev: number, timeoutMs: number): Promise<Watch
     if (rev <= 1) {
       setImmediate(() => done([]));
     }
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body), ...(token ? { authorization: token } : {}) } }, (res) => {
       let pending = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => {

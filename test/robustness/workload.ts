@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { Rng } from '../watch/model.ts';
 import type { Cluster } from './cluster.ts';
+import { refusedForToken, tokenCancelReason, type TokenSource } from './auth-client.ts';
 import { LEASE_PREFIX, REGISTER_PREFIX, type KvKind, type KvOp, type LeaseRecord, type Value, type WatchEvent, type WatcherRecord, type WatchSession } from './history.ts';
 
 /**
@@ -23,6 +24,8 @@ export interface WorkloadOptions {
   leaseClients: number;
   /** TTLs of the short leases, in seconds: [min, max] (the first lease client keeps a 10 s one). */
   leaseTtls?: [number, number];
+  /** With auth on: the clients' token (see auth-client.ts). */
+  auth?: TokenSource;
   /** Per-request timeout: an operation not answered by then has an unknown outcome. */
   timeoutMs: number;
   /** Mean pause between a client's operations. */
@@ -99,9 +102,18 @@ export class Workload {
     this.ops.push(rec);
     const url = this.cluster.members[rec.member].url;
     try {
-      const r = await fetch(url + route, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(this.o.timeoutMs) });
-      const text = await r.text();
-      const json = JSON.parse(text);
+      let r: Response;
+      let text: string;
+      let json: any;
+      // A request refused for its token did not happen: it is sent again with a fresh one, as one operation.
+      for (let attempt = 0; ; attempt++) {
+        const token = this.o.auth && (await this.o.auth.get());
+        r = await fetch(url + route, { method: 'POST', headers: token ? { authorization: token } : {}, body: JSON.stringify(body), signal: AbortSignal.timeout(this.o.timeoutMs) });
+        text = await r.text();
+        json = JSON.parse(text);
+        if (!token || attempt >= 3 || !refusedForToken(r.status, json)) break;
+        this.o.auth!.refused(token);
+      }
       if (r.status !== 200) {
         rec.error = `${r.status} ${json.error ?? text}`.slice(0, 120);
         return rec;
@@ -233,6 +245,8 @@ export class Workload {
   private sseStream(s: WatchSession, lastEventId: string, lifetimeMs: number): Promise<string> {
     const m = this.cluster.members[s.member];
     const q = new URLSearchParams({ key: 'AA==', range_end: 'AA==', prev_kv: 'true', progress_notify: 'true', heartbeat: '1000' });
+    const token = this.o.auth?.current;
+    if (token) q.set('token', token);
     if (!lastEventId && s.start > 0) q.set('start_revision', String(s.start));
     const u = new URL(`/v3/watch/sse?${q}`, m.url);
     const headers: Record<string, string> = { accept: 'text/event-stream' };
@@ -263,6 +277,9 @@ export class Workload {
       const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers, agent: false }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
+          // Refused for its token (stale after a role change): renewed before the next connection.
+          if (token && (res.statusCode === 401 || res.statusCode === 400)) this.o.auth!.refused(token);
+          else if (this.o.auth && !token) void this.o.auth.get();
           finish(`status ${res.statusCode}`);
           return;
         }
@@ -342,7 +359,8 @@ export class Workload {
         idle = setTimeout(() => finish('idle'), 5000);
       };
       if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const token = this.o.auth?.current;
+      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body), ...(token ? { authorization: token } : {}) } }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           finish(`status ${res.statusCode}`);
@@ -371,6 +389,12 @@ export class Workload {
             }
             const r = o.result ?? {};
             if (r.created) s.created = Number(r.header?.revision ?? 0);
+            if (r.canceled && this.o.auth && tokenCancelReason(r.cancel_reason ?? '')) {
+              // Refused for its token: watch again with a fresh one (nothing was delivered).
+              if (token) this.o.auth.refused(token);
+              finish(`token refused: ${r.cancel_reason}`);
+              return;
+            }
             if (r.canceled) {
               s.canceled = r.cancel_reason || (r.compact_revision ? `compacted at ${r.compact_revision}` : 'canceled');
               finish('canceled');
@@ -403,7 +427,9 @@ export class Workload {
         this.leases.push(lease);
         let member = this.pickMember(rng);
         try {
-          const r = await fetch(`${this.cluster.members[member].url}/v3/lease/grant`, { method: 'POST', body: JSON.stringify({ ID: id, TTL: String(ttl) }), signal: AbortSignal.timeout(this.o.timeoutMs) });
+          const token = this.o.auth && (await this.o.auth.get());
+          const r = await fetch(`${this.cluster.members[member].url}/v3/lease/grant`, { method: 'POST', headers: token ? { authorization: token } : {}, body: JSON.stringify({ ID: id, TTL: String(ttl) }), signal: AbortSignal.timeout(this.o.timeoutMs) });
+          if (token && r.status !== 200) this.o.auth!.refused(token);
           const j = await r.json();
           if (r.status === 200 && j.ID === id) lease.grantRet = this.now();
         } catch {
