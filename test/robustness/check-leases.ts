@@ -53,6 +53,9 @@ export function checkLeases(history: History, ref: Reference | undefined, bounds
     for (const c of changes) if (c <= t + bounds.observeLagMs) at = Math.min(c, t);
     return at;
   };
+  // When the final state was read: the last answer of the run.
+  let end = 0;
+  for (const op of history.ops) if (op.ret !== undefined && op.ret > end) end = op.ret;
   let probes = 0;
   for (const l of history.leases) {
     const put = l.putOp !== undefined ? byId.get(l.putOp) : undefined;
@@ -97,8 +100,13 @@ export function checkLeases(history: History, ref: Reference | undefined, bounds
         details: [describeOp(early), `renewals: ${l.renewals.map((r) => `${r.call.toFixed(0)}..${r.ret?.toFixed(0) ?? '?'}:${r.ttl ?? '?'}`).join(' ')}`, `leader changes: ${history.leaderChanges.filter((c) => Math.abs(c.at - early.ret!) < 30_000).map((c) => `${c.at.toFixed(0)}:m${c.leader}/t${c.term}`).join(' ')}`],
       });
     }
+    // Every leader change gives a lease its TTL again (etcd's rule): one still there at the end must
+    // have had its whole TTL since its last renewal and since the last leader change before the end.
     if (ref && l.stoppedAt !== undefined && ref.stateAt(l.key, ref.finalRevision).value !== null) {
-      anomalies.push({ checker: 'leases', key: l.key, message: `${tag}: never expired (still there at the final revision ${ref.finalRevision})` });
+      const from = Math.max(lastRenew, lastChangeBefore(end));
+      if (end > from + ttlMs + bounds.electionTimeoutMs + bounds.lateMs) {
+        anomalies.push({ checker: 'leases', key: l.key, message: `${tag}: never expired (still there at the final revision ${ref.finalRevision}, ${((end - from) / 1000).toFixed(1)} s after the last renewal or leader change)` });
+      }
     }
   }
   return { anomalies, probes };
