@@ -90,8 +90,13 @@ export class PgStateStore implements StateStore {
     return out;
   }
 
+  /**
+   * The database's size without the raft log, as etcd's backend size leaves its WAL out: the quota
+   * and status count the applied state, which compaction and defragment can shrink; the log is
+   * bounded by its own retention.
+   */
   async databaseSize(): Promise<number> {
-    const rows = await this.conn.db.execute(dsql`SELECT pg_database_size(current_database())::float8 AS size`);
+    const rows = await this.conn.db.execute(dsql`SELECT (pg_database_size(current_database()) - pg_total_relation_size('raft_log'))::float8 AS size`);
     return Number((rows as unknown as { size: number }[])[0].size);
   }
 

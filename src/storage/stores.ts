@@ -34,6 +34,7 @@ export interface StateStore {
   hashKV(rev: number, compactRev: number): Promise<number>;
   /** Streams the whole applied state, at one applied index, as lines a follower installs. */
   exportSnapshot(write: (line: string) => Promise<void>): Promise<number>;
+  /** The size of the applied state in the database (the raft log left out, as etcd's WAL is). */
   databaseSize(): Promise<number>;
   /** Gives the space of deleted rows back (etcd's defragment); may hold the applied state's tables while it runs, never the log. */
   defragment(): Promise<void>;

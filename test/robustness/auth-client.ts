@@ -49,6 +49,12 @@ export class TokenSource {
     return this.token;
   }
 
+  /** A token issued now (after every role change so far). */
+  async fresh(): Promise<string> {
+    this.token = undefined;
+    return this.renew();
+  }
+
   /** The token was refused: the next get() authenticates again (unless another caller did already). */
   refused(token: string): void {
     if (this.token === token) this.token = undefined;
@@ -189,9 +195,19 @@ export class AuthChurn {
     }
   }
 
-  /** Writes that passed where the caller's roles forbade them at every moment of the request. */
-  check(): Anomaly[] {
+  /**
+   * Writes that passed where the caller's roles forbade them at every moment of the request, and
+   * writes that were refused yet are in the members' final history.
+   */
+  check(finalEvents: { type: string; key: string }[] = []): Anomaly[] {
     const out: Anomaly[] = [];
+    const byKey = new Map(this.probes.map((p) => [p.key, p]));
+    for (const e of finalEvents) {
+      const p = byKey.get(e.key);
+      if (e.type === 'PUT' && p && p.status !== undefined && p.status !== 200) {
+        out.push({ checker: 'auth', key: e.key, message: `a write to ${e.key} was refused (${p.status}) yet applied` });
+      }
+    }
     for (const p of this.probes) {
       if (p.status !== 200 || p.ret === undefined) continue;
       if (p.key.startsWith('secret/')) out.push({ checker: 'auth', key: p.key, message: `a write to ${p.key} passed: app never had WRITE on secret/ (${p.call.toFixed(0)}..${p.ret.toFixed(0)} ms)` });

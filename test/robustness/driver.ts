@@ -170,11 +170,6 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   await cluster.healAll();
   for (const m of cluster.members) if (!(await cluster.waitHealthy(m.index, 60_000))) extra.push({ checker: 'harness', message: `m${m.index} not healthy 60 s after the last fault was healed` });
   await churn?.stop();
-  if (churn) {
-    extra.push(...churn.check());
-    notes.push(churn.summary());
-    log(churn.summary());
-  }
   await workload.stopClients();
   const finalRevision = await converge(cluster, 60_000);
   if (finalRevision === undefined) extra.push({ checker: 'agreement', message: 'members did not converge on one revision within 60 s after the faults ended' });
@@ -183,9 +178,15 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   // Final linearizable reads of every key on every member.
   for (const m of cluster.members) for (const key of workload.keys) await workload.read(m.index, key);
   // Final key space and history of each member.
-  const rootAuth = rootToken && (await rootToken.get());
+  // The churn has stopped: a token issued now stays good for the final reads.
+  const rootAuth = rootToken && (await rootToken.fresh());
   const finalRanges = await Promise.all(cluster.members.map((m) => fullRange(m.url, rev, rootAuth)));
   const finalHistories = await Promise.all(cluster.members.map((m) => fullHistory(m.url, rev, 180_000, rootAuth)));
+  if (churn) {
+    extra.push(...churn.check(finalHistories.find((h) => h !== undefined) ?? []));
+    notes.push(churn.summary());
+    log(churn.summary());
+  }
   // Watchers must catch up with the final revision.
   const caughtUp = Date.now() + 30_000;
   while (Date.now() < caughtUp) {

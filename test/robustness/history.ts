@@ -145,5 +145,7 @@ export interface History {
 
 export const REGISTER_PREFIX = 'r/';
 export const LEASE_PREFIX = 'l/';
+/** Keys the auth profile's probes write (auth-client.ts checks them; the register checkers skip them). */
+export const AUTH_PROBE_PREFIXES = ['toggle/', 'secret/'];
 
 export const isWrite = (op: KvOp): boolean => op.kind === 'put' || op.kind === 'delete' || op.kind === 'cas';
