@@ -1,4 +1,5 @@
-// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-auth,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// edgecd-auth: edgecd with auth on, every request carrying a user's token (JWT, edgecd's default).
 // Starts each system as 1 and as 3 members on loopback and drives them all through the same JSON
 // gateway routes with the same load generator; prints a table and writes bench/results/latest.{json,svg}.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -6,7 +7,7 @@ import os from 'node:os';
 import { barChart } from './chart.ts';
 import { fanout } from './fanout.ts';
 import { cpuSeconds, postgresPids, rssMiB } from './procs.ts';
-import { haveEtcd, startAntietcdTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
+import { haveEtcd, startAntietcdTarget, startEdgecdAuthTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
 import { defaultLoadGenerator, drive, preload, WORKLOADS, type LoadGenerator, type Workload } from './workloads.ts';
 
 const arg = (name: string, def: string) => {
@@ -61,20 +62,21 @@ async function benchTarget(start: () => Promise<Target>): Promise<void> {
   const t = await start();
   const label = `${t.system} x${t.members}`;
   try {
-    await preload(t.urls[0]);
+    await preload(t.urls[0], await t.headers?.());
     for (const w of WORKLOADS.filter(wanted)) {
       for (const clients of CLIENTS) {
-        await drive(t.urls, w, clients, 1, LOAD); // warm-up
+        await drive(t.urls, w, clients, 1, LOAD, await t.headers?.()); // warm-up
         let best: Omit<Row, 'system' | 'members' | 'workload' | 'clients'> | undefined;
         for (let r = 0; r < ROUNDS; r++) {
-          const m = await measure(t, () => drive(t.urls, w, clients, SECONDS, LOAD));
+          const headers = await t.headers?.();
+          const m = await measure(t, () => drive(t.urls, w, clients, SECONDS, LOAD, headers));
           if (!best || m.rps > best.rps) best = m;
         }
         rows.push({ system: t.system, members: t.members, workload: w, clients, ...best! });
         console.log(`${label} ${w} c=${clients}: ${best!.rps.toFixed(0)} req/s, p50 ${best!.p50} ms, p99 ${best!.p99} ms, cpu ${best!.cpuCores.toFixed(2)}, rss ${best!.rssMiB.toFixed(0)} MiB, errors ${best!.errors}`);
       }
     }
-    if (t.system !== 'antietcd' && wanted('fanout')) {
+    if (t.system !== 'antietcd' && t.system !== 'edgecd-auth' && wanted('fanout')) {
       const m = await measure(t, async () => {
         const f = await fanout(t.urls, SECONDS);
         return { rps: f.eventsPerSec, p50: 0, p99: 0, errors: 0 };
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
   }
   for (const members of MEMBERS) {
     if (SYSTEMS.includes('edgecd')) await benchTarget(() => startEdgecdTarget(members));
+    if (SYSTEMS.includes('edgecd-auth')) await benchTarget(() => startEdgecdAuthTarget(members));
     if (SYSTEMS.includes('etcd') && haveEtcd()) await benchTarget(() => startEtcdTarget(members));
     if (SYSTEMS.includes('antietcd')) await benchTarget(() => startAntietcdTarget(members));
   }

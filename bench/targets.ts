@@ -7,7 +7,9 @@ import { freePort, startEdgecd } from '../test/helpers/server.ts';
 
 /** A running system under test: its client URLs and the processes whose CPU and memory count. */
 export interface Target {
-  system: 'edgecd' | 'etcd' | 'antietcd';
+  system: 'edgecd' | 'edgecd-auth' | 'etcd' | 'antietcd';
+  /** Headers every request carries (edgecd-auth: a fresh token, asked for before each run). */
+  headers?: () => Promise<Record<string, string>>;
   members: number;
   urls: string[];
   pids: () => number[];
@@ -41,6 +43,30 @@ export async function startEdgecdTarget(members: number): Promise<Target> {
   }
   const c = await startCluster({ size: members });
   return { system: 'edgecd', members, urls: c.members.map((m) => m!.url), pids: () => c.members.map((m) => m!.proc.pid!), usesPostgres: true, stop: () => c.stop() };
+}
+
+/**
+ * edgecd with auth on (its default JWTs): a user with READWRITE on every key, whose token every
+ * request carries, so an authenticated put or range is measured beside an anonymous one.
+ */
+export async function startEdgecdAuthTarget(members: number): Promise<Target> {
+  const t = await startEdgecdTarget(members);
+  const url = t.urls[0];
+  const post = async (p: string, body: unknown, token?: string) => {
+    const r = await fetch(`${url}${p}`, { method: 'POST', headers: token ? { authorization: token } : {}, body: JSON.stringify(body) });
+    const j = (await r.json()) as { token?: string };
+    if (r.status !== 200) throw new Error(`${p}: ${JSON.stringify(j)}`);
+    return j;
+  };
+  await post('/v3/auth/user/add', { name: 'root', password: 'root' });
+  await post('/v3/auth/user/grant', { user: 'root', role: 'root' });
+  await post('/v3/auth/user/add', { name: 'bench', password: 'bench' });
+  await post('/v3/auth/role/add', { name: 'bench' });
+  await post('/v3/auth/role/grant', { name: 'bench', perm: { permType: 'READWRITE', key: 'AA==', range_end: 'AA==' } });
+  await post('/v3/auth/user/grant', { user: 'bench', role: 'bench' });
+  await post('/v3/auth/enable', {});
+  const headers = async () => ({ authorization: (await post('/v3/auth/authenticate', { name: 'bench', password: 'bench' })).token! });
+  return { ...t, system: 'edgecd-auth', headers };
 }
 
 function spawnAll(cmds: { cmd: string; args: string[] }[]): ChildProcess[] {

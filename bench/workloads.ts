@@ -42,13 +42,13 @@ function request(w: Workload, seq: () => number): { path: string; body: () => st
   }
 }
 
-export async function preload(url: string): Promise<void> {
+export async function preload(url: string, extra: Record<string, string> = {}): Promise<void> {
   for (let i = 0; i < PRELOAD_KEYS; i += 50) {
     await Promise.all(
       Array.from({ length: 50 }, (_, j) =>
         fetch(`${url}/v3/kv/put`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...extra },
           body: JSON.stringify({ key: b64(`bench/k/${i + j}`), value: VALUE }),
         }).then((r) => r.arrayBuffer()),
       ),
@@ -69,8 +69,8 @@ const shares = (urls: string[], connections: number) =>
   urls.map((_, i) => Math.floor(connections / urls.length) + (i < connections % urls.length ? 1 : 0)).filter((n) => n > 0);
 
 /** Drives `connections` keep-alive clients, spread over the members' URLs, for `seconds`. */
-export async function drive(urls: string[], w: Workload, connections: number, seconds: number, gen: LoadGenerator = 'autocannon'): Promise<LoadResult> {
-  return gen === 'wrk' ? driveWrk(urls, w, connections, seconds) : driveAutocannon(urls, w, connections, seconds);
+export async function drive(urls: string[], w: Workload, connections: number, seconds: number, gen: LoadGenerator = 'autocannon', headers: Record<string, string> = {}): Promise<LoadResult> {
+  return gen === 'wrk' ? driveWrk(urls, w, connections, seconds, headers) : driveAutocannon(urls, w, connections, seconds, headers);
 }
 
 const WRK_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'wrk.lua');
@@ -83,12 +83,13 @@ function wrkMs(out: string, pct: string): number {
   return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
 }
 
-async function driveWrk(urls: string[], w: Workload, connections: number, seconds: number): Promise<LoadResult> {
+async function driveWrk(urls: string[], w: Workload, connections: number, seconds: number, headers: Record<string, string>): Promise<LoadResult> {
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
   const outs = await Promise.all(
     shares(urls, connections).map(
       (n, i) =>
         new Promise<string>((resolve, reject) => {
-          const p = spawn('wrk', ['-t1', `-c${n}`, `-d${seconds}s`, '--latency', '-s', WRK_SCRIPT, urls[i] + ROUTE[w], '--', w, String(PRELOAD_KEYS), String(i)]);
+          const p = spawn('wrk', ['-t1', `-c${n}`, `-d${seconds}s`, '--latency', ...h, '-s', WRK_SCRIPT, urls[i] + ROUTE[w], '--', w, String(PRELOAD_KEYS), String(i)]);
           let out = '';
           p.stdout.on('data', (d) => (out += d));
           p.stderr.on('data', (d) => (out += d));
@@ -109,7 +110,7 @@ async function driveWrk(urls: string[], w: Workload, connections: number, second
   return { rps, p50: Math.round(p50s[Math.floor(p50s.length / 2)] * 10) / 10, p99: Math.round(Math.max(...outs.map((o) => wrkMs(o, '99'))) * 10) / 10, errors };
 }
 
-async function driveAutocannon(urls: string[], w: Workload, connections: number, seconds: number): Promise<LoadResult> {
+async function driveAutocannon(urls: string[], w: Workload, connections: number, seconds: number, extra: Record<string, string>): Promise<LoadResult> {
   const spec = request(w, () => counter++);
   const runs = await Promise.all(
     shares(urls, connections).map((n, i) =>
@@ -119,7 +120,7 @@ async function driveAutocannon(urls: string[], w: Workload, connections: number,
         duration: seconds,
         method: 'POST',
         // antietcd insists on it; etcd and edgecd do not care.
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...extra },
         requests: [{ setupRequest: (req) => ({ ...req, body: spec.body() }) }],
       }),
     ),
