@@ -1,5 +1,6 @@
-// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-auth,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-auth,edgecd-metrics,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
 // edgecd-auth: edgecd with auth on, every request carrying a user's token (JWT, edgecd's default).
+// edgecd-metrics: edgecd with every member's /metrics scraped once a second.
 // Starts each system as 1 and as 3 members on loopback and drives them all through the same JSON
 // gateway routes with the same load generator; prints a table and writes bench/results/latest.{json,svg}.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import os from 'node:os';
 import { barChart } from './chart.ts';
 import { fanout } from './fanout.ts';
 import { cpuSeconds, postgresPids, rssMiB } from './procs.ts';
-import { haveEtcd, startAntietcdTarget, startEdgecdAuthTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
+import { haveEtcd, startAntietcdTarget, startEdgecdAuthTarget, startEdgecdMetricsTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
 import { defaultLoadGenerator, drive, preload, WORKLOADS, type LoadGenerator, type Workload } from './workloads.ts';
 
 const arg = (name: string, def: string) => {
@@ -76,7 +77,7 @@ async function benchTarget(start: () => Promise<Target>): Promise<void> {
         console.log(`${label} ${w} c=${clients}: ${best!.rps.toFixed(0)} req/s, p50 ${best!.p50} ms, p99 ${best!.p99} ms, cpu ${best!.cpuCores.toFixed(2)}, rss ${best!.rssMiB.toFixed(0)} MiB, errors ${best!.errors}`);
       }
     }
-    if (t.system !== 'antietcd' && t.system !== 'edgecd-auth' && wanted('fanout')) {
+    if (t.system !== 'antietcd' && t.system !== 'edgecd-auth' && t.system !== 'edgecd-metrics' && wanted('fanout')) {
       const m = await measure(t, async () => {
         const f = await fanout(t.urls, SECONDS);
         return { rps: f.eventsPerSec, p50: 0, p99: 0, errors: 0 };
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
   for (const members of MEMBERS) {
     if (SYSTEMS.includes('edgecd')) await benchTarget(() => startEdgecdTarget(members));
     if (SYSTEMS.includes('edgecd-auth')) await benchTarget(() => startEdgecdAuthTarget(members));
+    if (SYSTEMS.includes('edgecd-metrics')) await benchTarget(() => startEdgecdMetricsTarget(members));
     if (SYSTEMS.includes('etcd') && haveEtcd()) await benchTarget(() => startEtcdTarget(members));
     if (SYSTEMS.includes('antietcd')) await benchTarget(() => startAntietcdTarget(members));
   }

@@ -7,7 +7,7 @@ import { freePort, startEdgecd } from '../test/helpers/server.ts';
 
 /** A running system under test: its client URLs and the processes whose CPU and memory count. */
 export interface Target {
-  system: 'edgecd' | 'edgecd-auth' | 'etcd' | 'antietcd';
+  system: 'edgecd' | 'edgecd-auth' | 'edgecd-metrics' | 'etcd' | 'antietcd';
   /** Headers every request carries (edgecd-auth: a fresh token, asked for before each run). */
   headers?: () => Promise<Record<string, string>>;
   members: number;
@@ -67,6 +67,36 @@ export async function startEdgecdAuthTarget(members: number): Promise<Target> {
   await post('/v3/auth/enable', {});
   const headers = async () => ({ authorization: (await post('/v3/auth/authenticate', { name: 'bench', password: 'bench' })).token! });
   return { ...t, system: 'edgecd-auth', headers };
+}
+
+/**
+ * edgecd with a Prometheus-like scraper reading /metrics from every member once a second for the
+ * whole run (Prometheus scrapes every 15 s to 1 min by default: this is harsher), so collecting is
+ * measured beside the same member unscraped.
+ */
+export async function startEdgecdMetricsTarget(members: number, everyMs = 1000): Promise<Target> {
+  const t = await startEdgecdTarget(members);
+  let scrapes = 0;
+  let failures = 0;
+  const timer = setInterval(() => {
+    for (const u of t.urls)
+      fetch(`${u}/metrics`)
+        .then(async (r) => {
+          const text = await r.text();
+          if (r.status === 200 && text.includes('etcd_server_has_leader')) scrapes++;
+          else failures++;
+        })
+        .catch(() => failures++);
+  }, everyMs);
+  return {
+    ...t,
+    system: 'edgecd-metrics',
+    stop: async () => {
+      clearInterval(timer);
+      console.log(`edgecd-metrics x${members}: ${scrapes} scrapes of /metrics, ${failures} failed`);
+      await t.stop();
+    },
+  };
 }
 
 function spawnAll(cmds: { cmd: string; args: string[] }[]): ChildProcess[] {
