@@ -1,9 +1,11 @@
 // Records etcd 3.4's answers to the conformance cases as golden files.
-//   npx tsx scripts/record-golden.ts [all|single|cluster]
+//   npx tsx scripts/record-golden.ts [all|single|cluster] [--new-only]
 // Starts a fresh single-member etcd on loopback (temporary --data-dir, free ports), runs every case
 // of test/conformance/cases.ts in order against it, and rewrites test/conformance/golden/*.json;
 // then starts three members (m0, m1, m2) and does the same with test/conformance/cluster-cases.ts
 // into test/conformance/golden-cluster/.
+// --new-only runs every case as usual but writes only cases that have no golden file yet, so
+// appending cases does not rewrite the ids and ports of every recorded answer.
 // Set ETCD_BIN to use an etcd binary that is not on PATH.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -122,11 +124,20 @@ async function startEtcd(names: string[]): Promise<EtcdMember[]> {
   return members;
 }
 
+const NEW_ONLY = process.argv.includes('--new-only');
+
 function rewrite(dir: string, golden: GoldenFile[]): void {
   mkdirSync(dir, { recursive: true });
-  for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(path.join(dir, f));
-  golden.forEach((g, i) => writeFileSync(path.join(dir, goldenName(i, g.case)), JSON.stringify(g, null, 2) + '\n'));
-  console.log(`record-golden: wrote ${golden.length} golden files to ${path.relative(ROOT, dir)}/`);
+  const existing = new Set(readdirSync(dir).filter((f) => f.endsWith('.json')));
+  if (!NEW_ONLY) for (const f of existing) rmSync(path.join(dir, f));
+  let written = 0;
+  golden.forEach((g, i) => {
+    const name = goldenName(i, g.case);
+    if (NEW_ONLY && existing.has(name)) return;
+    writeFileSync(path.join(dir, name), JSON.stringify(g, null, 2) + '\n');
+    written++;
+  });
+  console.log(`record-golden: wrote ${written} golden files to ${path.relative(ROOT, dir)}/`);
 }
 
 async function record(list: Case[], target: Parameters<typeof runCase>[0], vars: RunVars): Promise<GoldenFile[]> {
@@ -140,8 +151,8 @@ async function main(): Promise<void> {
   checkCases(clusterCases);
   const version = etcdVersion();
   if (!version.startsWith('3.4.')) console.warn(`record-golden: warning: etcd ${version} is not 3.4; golden files are meant to come from 3.4`);
-  const which = process.argv[2] ?? 'all';
-  if (!['all', 'single', 'cluster'].includes(which)) fail(`usage: record-golden.ts [all|single|cluster] (got ${which})`);
+  const which = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 'all';
+  if (!['all', 'single', 'cluster'].includes(which)) fail(`usage: record-golden.ts [all|single|cluster] [--new-only] (got ${which})`);
 
   if (which !== 'cluster') {
     // edgecd's test member is called 'default' too: member lists compare names as they are.

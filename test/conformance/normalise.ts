@@ -6,7 +6,8 @@
 //  - mask: fields whose values depend on time or on the store's size (a lease's remaining TTL,
 //    dbSize, raft indexes): their presence and place are still compared;
 //  - members: answers that list members name random ids and the ports the member was given;
-//    those are replaced by their role (<self>, <added>, <peer-port>, <client-port>), and a member
+//    those are replaced by their role (<self>, <added>, <peer-port>, <client-port>; alarms' memberID
+//    and status's "memberID:ID alarm:X" errors too), and a member
 //    list, which etcd sorts by id, is compared as a set;
 //  - anyMember (the cluster suite): every member id and loopback port is masked, member lists
 //    compared as sets (the members' names tell them apart).
@@ -41,13 +42,13 @@ export function normaliseBody(text: string, o: NormaliseOptions = {}): string {
   let t = text.replace(/"(cluster_id|member_id|raft_term)":"\d+"/g, '"$1":"<$1>"');
   for (const f of o.mask ?? []) t = t.replace(new RegExp(`"${f}":("[^"]*"|-?\\d+)`, 'g'), `"${f}":"<${f}>"`);
   if (o.anyMember) {
-    t = t.replace(/"(ID|leader)":"\d+"/g, '"$1":"<id>"').replace(/127\.0\.0\.1:\d+"/g, '127.0.0.1:<port>"');
+    t = t.replace(/"(ID|leader|memberID)":"\d+"/g, '"$1":"<id>"').replace(/memberID:\d+ /g, 'memberID:<id> ').replace(/127\.0\.0\.1:\d+"/g, '127.0.0.1:<port>"');
     return sortMembers(t);
   }
   if (!o.members) return t;
   const v = o.vars ?? {};
   for (const [role, id] of [['self', v.SELF], ['added', v.ADDED]] as const) {
-    if (id) t = t.replace(new RegExp(`"(ID|leader)":"${id}"`, 'g'), `"$1":"<${role}>"`);
+    if (id) t = t.replace(new RegExp(`"(ID|leader|memberID)":"${id}"`, 'g'), `"$1":"<${role}>"`).split(`memberID:${id} `).join(`memberID:<${role}> `);
   }
   for (const [role, port] of [['peer-port', portOf(v.PEER_URL)], ['client-port', portOf(v.CLIENT_URL)]] as const) {
     if (port) t = t.split(`127.0.0.1:${port}"`).join(`127.0.0.1:<${role}>"`);

@@ -60,7 +60,10 @@ const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'];
 /** etcd 3.4's gateway answers an alarm request with no header at all, only the alarms. */
 export function alarmResponse(alarms: { memberID: bigint; alarm: number }[]): string {
   if (alarms.length === 0) return '{}';
-  return `{"alarms":[${alarms.map((a) => `{"memberID":"${a.memberID}","alarm":"${ALARM_NAMES[a.alarm] ?? a.alarm}"}`).join(',')}]}`;
+  // jsonpb leaves zero values out: an alarm of type NONE (which etcd stores when asked) has no "alarm".
+  const one = (a: { memberID: bigint; alarm: number }) =>
+    [a.memberID !== 0n ? `"memberID":"${a.memberID}"` : '', a.alarm !== 0 ? `"alarm":"${ALARM_NAMES[a.alarm] ?? a.alarm}"` : ''].filter(Boolean).join(',');
+  return `{"alarms":[${alarms.map((a) => `{${one(a)}}`).join(',')}]}`;
 }
 
 /** A uint32 hash is a JSON number in jsonpb (only 64-bit integers are strings). */
