@@ -7,7 +7,7 @@ import { cors } from './middleware/cors/index.ts';
 import { methodNotAllowed } from './middleware/method-not-allowed/index.ts';
 import { requestLimits } from './middleware/request-limits/index.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { requestMetrics } from './request-metrics.ts';
+import { requestMetrics, type SlowRequestLog } from './request-metrics.ts';
 import { healthRoutes } from './routes/health.ts';
 import { authRoutes } from './routes/auth.ts';
 import { clusterRoutes } from './routes/cluster.ts';
@@ -28,6 +28,8 @@ export interface AppOptions {
   watch?: WatchRouteOptions;
   /** The member's metrics: requests are counted in them, and /metrics serves them. */
   metrics?: Metrics;
+  /** Where slow requests are reported (etcd's "took too long" warnings). */
+  slowRequest?: SlowRequestLog;
 }
 
 export interface GatewayApp {
@@ -46,7 +48,7 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
     headerInfo: () => ({ clusterId: member.clusterId.toString(), memberId: member.memberId.toString(), raftTerm: member.term }),
     limits: requestLimits(opts.maxRequestBytes),
     maxTxnOps: opts.maxTxnOps,
-    metricsFor: opts.metrics && requestMetrics(opts.metrics),
+    metricsFor: opts.metrics && requestMetrics(opts.metrics, opts.slowRequest),
   };
 
   // The SSE route's preflight allows more headers; registered first, it answers before the general one.

@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     maxRequestBytes: cfg.maxRequestBytes,
     watchStore: booted.watchStore,
     metrics: booted.metrics,
+    slowRequest: (fields) => log.warn(fields, 'request took too long'),
     maxTxnOps: cfg.maxTxnOps,
     watch: { progressIntervalMs: cfg.watchProgressIntervalMs, highWaterMark: cfg.watchBufferBytes, slowTimeoutMs: cfg.watchSlowTimeoutMs },
   });
