@@ -16,6 +16,9 @@ import { leaseRoutes } from './routes/lease.ts';
 import { maintenanceRoutes } from './routes/maintenance.ts';
 import { watchRoutes, type WatchRouteOptions } from './routes/watch.ts';
 import { SSE_CORS, SSE_PATH } from './routes/watch-sse.ts';
+import { electionRoutes } from './routes/election.ts';
+import { OBSERVE_SSE_PATH } from './routes/election-observe.ts';
+import { lockRoutes } from './routes/lock.ts';
 import { OpenStreams } from './streams.ts';
 import { VERSION } from './version.ts';
 
@@ -53,11 +56,12 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
 
   // The SSE route's preflight allows more headers; registered first, it answers before the general one.
   app.use(SSE_PATH, cors(SSE_CORS));
+  app.use(OBSERVE_SSE_PATH, cors(SSE_CORS));
   app.use('*', cors());
   const verify = (token: string) => member.auth.authInfo(token);
   const fromCertificate = (cn: string) => member.auth.fromCertificate(cn);
   for (const prefix of GATEWAY_PREFIXES) app.use(`${prefix}/*`, authToken({ verify, fromCertificate }));
-  app.use(SSE_PATH, authToken({ verify, fromCertificate, queryParam: 'token' }));
+  for (const path of [SSE_PATH, OBSERVE_SSE_PATH]) app.use(path, authToken({ verify, fromCertificate, queryParam: 'token' }));
 
   watchRoutes(app, g, opts.watchStore, streams, { ...opts.watch, permitted: (ai, key, rangeEnd) => member.auth.checkRead(ai, { key, rangeEnd }) });
   kvRoutes(app, g, member);
@@ -65,6 +69,9 @@ export function createApp(member: Member, opts: AppOptions): GatewayApp {
   clusterRoutes(app, g, member);
   authRoutes(app, g, member);
   maintenanceRoutes(app, g, member);
+  const { locks, elections } = member.coordination(opts.watchStore);
+  lockRoutes(app, g, locks, streams);
+  electionRoutes(app, g, elections, streams);
 
   app.get('/version', (c) => c.body(JSON.stringify(VERSION), 200, { 'content-type': 'application/json' }));
   app.on(['POST', 'PUT', 'DELETE', 'PATCH'], '/version', methodNotAllowed({ allow: 'GET' }));

@@ -65,3 +65,17 @@ export function answerAfterBody(incoming: IncomingMessage, answer: () => void): 
   incoming.once('end', once);
   incoming.resume();
 }
+
+/**
+ * Aborted when the client goes away before its answer is written (a lock or a campaign waiting:
+ * etcd cancels the request's context, and the waiter takes its key back).
+ */
+export function clientGone(c: Context): AbortSignal {
+  const outgoing = (c.env as NodeEnv)?.outgoing;
+  if (!outgoing) return c.req.raw.signal;
+  const ac = new AbortController();
+  outgoing.once('close', () => {
+    if (!outgoing.writableFinished) ac.abort(new Error('client went away'));
+  });
+  return ac.signal;
+}

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AuthInfo } from '../auth/index.ts';
 import type { Lessor } from '../lease/lessor.ts';
 import type { AuthService } from './auth-service.ts';
@@ -15,11 +16,21 @@ export interface LeaseServiceOptions {
   auth: AuthService;
 }
 
+/** A fresh positive int64 lease id, as etcd's request id generator gives one when the client asks for 0. */
+function newLeaseId(): bigint {
+  for (;;) {
+    const id = randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn;
+    if (id !== 0n) return id;
+  }
+}
+
 /** etcd's Lease service as the member answers it. */
 export class LeaseService {
   constructor(private readonly o: LeaseServiceOptions) {}
 
+  /** ID 0: the member picks a fresh one. */
   async grant(ID: bigint, TTL: number, ai: AuthInfo): Promise<LeaseGrantResult> {
+    if (ID === 0n) ID = newLeaseId();
     return (await this.o.proposals.propose<LeaseGrantResult>({ leaseGrant: { ID, TTL }, header: headerOf(ai) })).resp;
   }
 

@@ -7,6 +7,9 @@ import type { AuthService } from './auth-service.ts';
 import type { ClusterService } from './cluster-service.ts';
 import type { KvService } from './kv-service.ts';
 import type { LeaseService } from './lease-service.ts';
+import { ElectionService } from './concurrency/election.ts';
+import { LockService } from './concurrency/lock.ts';
+import type { KeyWatches } from './concurrency/wait-deletes.ts';
 import type { Maintenance } from './maintenance.ts';
 import { RaftError, type Message, type RawNode } from '../raft/index.ts';
 import type { MemberRow } from '../storage/rows.ts';
@@ -24,6 +27,8 @@ import { loadState, recover } from './recovery.ts';
 import type { RangeRequest, RangeResponse, TxnRequest, TxnResponse } from './rpc-types.ts';
 
 export type { Answer } from './proposals.ts';
+export type { ElectionService, LeaderKey, ObserveSink, Observer } from './concurrency/election.ts';
+export type { LockService } from './concurrency/lock.ts';
 export type { LeaseGrantResult } from './applier.ts';
 export type { MemberOptions } from './member-parts.ts';
 export type { MemberRow } from '../storage/rows.ts';
@@ -235,6 +240,14 @@ export class Member {
   }
 
   /** Subscribes to applied writes, synchronously and in revision order. Returns the unsubscribe function. */
+  /**
+   * etcd's lock and election services over this member's KV and lease services, waiting on the
+   * given watchable store (the one fed by onChanges).
+   */
+  coordination(watches: KeyWatches): { locks: LockService; elections: ElectionService } {
+    return { locks: new LockService(this.keys, this.leases, watches), elections: new ElectionService(this.keys, this.leases, watches) };
+  }
+
   onChanges(fn: ChangeListener): () => void {
     this.changeListeners.add(fn);
     return () => this.changeListeners.delete(fn);

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { Member } from '../../server/member.ts';
 import { LeaseGrantRequestDesc, LeaseLeasesRequestDesc, LeaseRevokeRequestDesc, LeaseTimeToLiveRequestDesc } from '../json/lease-messages.ts';
@@ -6,14 +5,6 @@ import { leaseGrantResponse, leaseLeasesResponse, leaseRevokeResponse, leaseTime
 import { gatewayRoute, type GatewayContext } from '../gateway.ts';
 import type { OpenStreams } from '../streams.ts';
 import { leaseKeepAliveRoute } from './lease-keepalive.ts';
-
-/** A fresh positive int64 lease id, as etcd's request id generator gives one when the client asks for 0. */
-function newLeaseId(): bigint {
-  for (;;) {
-    const id = randomBytes(8).readBigUInt64BE() & 0x7fffffffffffffffn;
-    if (id !== 0n) return id;
-  }
-}
 
 /** /v3/lease/*: grant, revoke, keep-alive, time-to-live and the list of leases. */
 export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, streams: OpenStreams): void {
@@ -23,8 +14,7 @@ export function leaseRoutes(app: Hono, g: GatewayContext, member: Member, stream
     raft: true,
     auth: true,
     async handle(req, _c, _enc, ai) {
-      const ID = req.ID === 0n ? newLeaseId() : req.ID;
-      const resp = await member.leases.grant(ID, req.TTL, ai);
+      const resp = await member.leases.grant(req.ID, req.TTL, ai);
       return leaseGrantResponse(resp.header.revision, g.headerInfo(), resp.ID, resp.TTL);
     },
   });

@@ -53,6 +53,24 @@ function prefixEnd(prefix: string): string {
   return '';
 }
 
+/** A bytes query parameter: base64 (a '+' that arrived as a space, or the URL-safe alphabet, too), or with encoding=text percent-encoded bytes. */
+export function bytesParam(c: Context, enc: BytesEncoding, name: string): string | undefined {
+  if (enc.name === 'text') return rawQueryBytes(c.req.url, name);
+  const v = c.req.query(name);
+  if (v === undefined) return undefined;
+  const s = v.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.replace(/=+$/, '').length % 4 === 1) throw new ParamError(`illegal base64 data in ${name}`);
+  return Buffer.from(s, 'base64').toString('latin1');
+}
+
+/** The Last-Event-ID an EventSource sends when it reconnects (or last_event_id in the query). */
+export function lastEventId(c: Context): number | undefined {
+  const last = c.req.header('last-event-id') ?? c.req.query('last_event_id');
+  if (last === undefined || last === '') return undefined;
+  if (!/^\d+$/.test(last)) throw new ParamError(`invalid Last-Event-ID "${last}"`);
+  return Number(last);
+}
+
 /**
  * Query parameters of GET /v3/watch/sse. Keys are base64 as in the gateway, or with encoding=text
  * percent-encoded bytes (plain text for UTF-8 keys), and the answers then use the text encoding.
@@ -62,15 +80,7 @@ export function sseParams(c: Context): SseParams {
   const encoding = q('encoding');
   const enc = bytesEncodingNamed(encoding);
   if (!enc) throw new ParamError(`invalid encoding "${encoding}": want base64 or text`);
-  const bytes = (name: string): string | undefined => {
-    if (enc.name === 'text') return rawQueryBytes(c.req.url, name);
-    const v = q(name);
-    if (v === undefined) return undefined;
-    // A '+' in a query string arrives as a space; the URL-safe alphabet is accepted too.
-    const s = v.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.replace(/=+$/, '').length % 4 === 1) throw new ParamError(`illegal base64 data in ${name}`);
-    return Buffer.from(s, 'base64').toString('latin1');
-  };
+  const bytes = (name: string) => bytesParam(c, enc, name);
   const bool = (name: string, alias?: string): boolean => {
     const v = q(name) ?? (alias ? q(alias) : undefined);
     if (v === undefined) return false;
@@ -108,11 +118,8 @@ export function sseParams(c: Context): SseParams {
   }
 
   let startRev = int('start_revision', 0) ?? 0;
-  const last = c.req.header('last-event-id') ?? q('last_event_id');
-  if (last !== undefined && last !== '') {
-    if (!/^\d+$/.test(last)) throw new ParamError(`invalid Last-Event-ID "${last}"`);
-    startRev = Number(last) + 1;
-  }
+  const last = lastEventId(c);
+  if (last !== undefined) startRev = last + 1;
   return {
     key,
     end,
