@@ -18,7 +18,8 @@ export class LeaderTracker {
 
   leader(): KeyValue | undefined {
     let best: KeyValue | undefined;
-    for (const kv of this.live.values()) if (!best || kv.createRevision < best.createRevision) best = kv;
+    // Keys made by one txn share a create revision: etcd's sorted range then gives the lowest key.
+    for (const kv of this.live.values()) if (!best || kv.createRevision < best.createRevision || (kv.createRevision === best.createRevision && kv.key < best.key)) best = kv;
     return best;
   }
 
