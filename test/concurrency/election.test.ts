@@ -51,7 +51,7 @@ async function observeSse(urls: string[], name: string, seen: Seen, signal: Abor
         while ((end = buf.indexOf('\n\n')) >= 0) {
           const msg = buf.slice(0, end);
           buf = buf.slice(end + 2);
-          const field = (f: string) => /^(\w[\w-]*): ?(.*)$/gm.exec(msg) && [...msg.matchAll(/^([\w-]+): ?(.*)$/gm)].find((m) => m[1] === f)?.[2];
+          const field = (f: string): string | undefined => [...msg.matchAll(/^([\w-]+): ?(.*)$/gm)].find((m) => m[1] === f)?.[2];
           const id = field('id');
           if (id !== undefined) lastId = id;
           const event = field('event');
