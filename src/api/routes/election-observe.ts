@@ -180,7 +180,13 @@ export function observeRoutes(app: Hono, g: GatewayContext, elections: ElectionS
         throw err instanceof BodyTooLarge ? tooLargeForGrpc(err.size, g.limits) : err;
       });
       const req = decodeBody<{ name: string }>(body, LeaderRequestDesc, enc);
-      return await run(c, req.name, gatewayFormat(g, enc), NODE_JSON_HEADERS);
+      try {
+        return await run(c, req.name, gatewayFormat(g, enc), NODE_JSON_HEADERS);
+      } catch {
+        // etcd's observe ends its stream at once, with nothing in it, when its first read fails
+        // (a bad token, no permission): recorded from etcd 3.4.23.
+        return c.body('', 200, JSON_HEADERS);
+      }
     } catch (err) {
       return errorResponse(c, err);
     }
