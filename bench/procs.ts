@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import postgres from 'postgres';
 
 /** CPU seconds (user + system) a process has used so far; 0 if it is gone. */
 export function cpuSeconds(pid: number): number {
@@ -26,5 +27,22 @@ export function postgresPids(): number[] {
     return execFileSync('pgrep', ['-x', 'postgres'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
   } catch {
     return [];
+  }
+}
+
+/**
+ * The Postgres processes that work for these databases: their backends, and the server's shared
+ * background processes (WAL writer, checkpointer, ...), without the backends of anyone else's
+ * databases (tests running beside a benchmark would otherwise count).
+ */
+export async function postgresPidsFor(databaseUrls: string[]): Promise<number[]> {
+  if (databaseUrls.length === 0) return [];
+  const names = databaseUrls.map((u) => new URL(u).pathname.slice(1));
+  const sql = postgres(databaseUrls[0], { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ANY(${names}) OR backend_type <> 'client backend'`;
+    return rows.map((r) => r.pid);
+  } finally {
+    await sql.end();
   }
 }

@@ -1,4 +1,5 @@
-// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-auth,edgecd-metrics,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-embedded,edgecd-auth,edgecd-metrics,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// edgecd-embedded: edgecd on its embedded store (PGlite in each member's process), as `npm start` runs it.
 // edgecd-auth: edgecd with auth on, every request carrying a user's token (JWT, edgecd's default).
 // edgecd-metrics: edgecd with every member's /metrics scraped once a second.
 // Starts each system as 1 and as 3 members on loopback and drives them all through the same JSON
@@ -7,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { barChart } from './chart.ts';
 import { fanout } from './fanout.ts';
-import { cpuSeconds, postgresPids, rssMiB } from './procs.ts';
+import { cpuSeconds, postgresPids, postgresPidsFor, rssMiB } from './procs.ts';
 import { haveEtcd, startAntietcdTarget, startEdgecdAuthTarget, startEdgecdMetricsTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
 import { defaultLoadGenerator, drive, preload, WORKLOADS, type LoadGenerator, type Workload } from './workloads.ts';
 
@@ -17,7 +18,7 @@ const arg = (name: string, def: string) => {
 };
 const SECONDS = Number(arg('seconds', '5'));
 const ROUNDS = Number(arg('rounds', '1'));
-const SYSTEMS = arg('systems', 'edgecd,etcd,antietcd').split(',');
+const SYSTEMS = arg('systems', 'edgecd,edgecd-embedded,etcd,antietcd').split(',');
 const MEMBERS = arg('members', '1,3').split(',').map(Number);
 const CLIENTS = arg('clients', '1,64').split(',').map(Number);
 const ONLY = arg('workloads', '').split(',').filter(Boolean);
@@ -40,10 +41,14 @@ interface Row {
 }
 
 const rows: Row[] = [];
+
+/** CPU seconds the whole system (every member, its databases) spent per 1,000 requests answered. */
+const cpuPerK = (r: { cpuCores: number; rps: number }) => (r.rps > 0 ? (r.cpuCores / r.rps) * 1000 : 0);
 const notes: string[] = [];
 
 async function measure(t: Target, fn: () => Promise<{ rps: number; p50: number; p99: number; errors: number }>): Promise<Omit<Row, 'system' | 'members' | 'workload' | 'clients'>> {
-  const pids = [...t.pids(), ...(t.usesPostgres ? postgresPids() : [])];
+  const pg = !t.usesPostgres ? [] : t.databaseUrls ? await postgresPidsFor(t.databaseUrls()) : postgresPids();
+  const pids = [...t.pids(), ...pg];
   const before = new Map(pids.map((p) => [p, cpuSeconds(p)]));
   const t0 = Date.now();
   const r = await fn();
@@ -74,7 +79,7 @@ async function benchTarget(start: () => Promise<Target>): Promise<void> {
           if (!best || m.rps > best.rps) best = m;
         }
         rows.push({ system: t.system, members: t.members, workload: w, clients, ...best! });
-        console.log(`${label} ${w} c=${clients}: ${best!.rps.toFixed(0)} req/s, p50 ${best!.p50} ms, p99 ${best!.p99} ms, cpu ${best!.cpuCores.toFixed(2)}, rss ${best!.rssMiB.toFixed(0)} MiB, errors ${best!.errors}`);
+        console.log(`${label} ${w} c=${clients}: ${best!.rps.toFixed(0)} req/s, p50 ${best!.p50} ms, p99 ${best!.p99} ms, cpu ${best!.cpuCores.toFixed(2)} (${cpuPerK(best!).toFixed(2)} s per 1,000), rss ${best!.rssMiB.toFixed(0)} MiB, errors ${best!.errors}`);
       }
     }
     if (t.system !== 'antietcd' && t.system !== 'edgecd-auth' && t.system !== 'edgecd-metrics' && wanted('fanout')) {
@@ -108,17 +113,18 @@ async function main(): Promise<void> {
   }
   for (const members of MEMBERS) {
     if (SYSTEMS.includes('edgecd')) await benchTarget(() => startEdgecdTarget(members));
+    if (SYSTEMS.includes('edgecd-embedded')) await benchTarget(() => startEdgecdTarget(members, 'pglite'));
     if (SYSTEMS.includes('edgecd-auth')) await benchTarget(() => startEdgecdAuthTarget(members));
     if (SYSTEMS.includes('edgecd-metrics')) await benchTarget(() => startEdgecdMetricsTarget(members));
     if (SYSTEMS.includes('etcd') && haveEtcd()) await benchTarget(() => startEtcdTarget(members));
     if (SYSTEMS.includes('antietcd')) await benchTarget(() => startAntietcdTarget(members));
   }
   const etcdOf = (r: Row) => rows.find((e) => e.system === 'etcd' && e.members === r.members && e.workload === r.workload && e.clients === r.clients);
-  const table = ['| system | members | workload | clients | req/s | p50 ms | p99 ms | CPU (cores) | RSS MiB | vs etcd |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const table = ['| system | members | workload | clients | req/s | p50 ms | p99 ms | CPU (cores) | CPU s per 1k | RSS MiB | vs etcd | CPU per 1k vs etcd |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
     const e = etcdOf(r);
     table.push(
-      `| ${r.system} | ${r.members} | ${r.workload} | ${r.clients} | ${r.rps.toFixed(0)} | ${r.p50 || '-'} | ${r.p99 || '-'} | ${r.cpuCores.toFixed(2)} | ${r.rssMiB.toFixed(0)} | ${e ? (r.rps / e.rps).toFixed(2) : '-'} |`,
+      `| ${r.system} | ${r.members} | ${r.workload} | ${r.clients} | ${r.rps.toFixed(0)} | ${r.p50 || '-'} | ${r.p99 || '-'} | ${r.cpuCores.toFixed(2)} | ${cpuPerK(r).toFixed(3)} | ${r.rssMiB.toFixed(0)} | ${e ? (r.rps / e.rps).toFixed(2) : '-'} | ${e && cpuPerK(e) > 0 ? (cpuPerK(r) / cpuPerK(e)).toFixed(2) : '-'} |`,
     );
   }
   console.log(table.join('\n'));
@@ -128,6 +134,7 @@ async function main(): Promise<void> {
   writeFileSync(`${OUT}.md`, `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n${notes.map((n) => `\n${n}`).join('')}\n\n${table.join('\n')}\n`);
   const labels: string[] = [];
   const ed: (number | undefined)[] = [];
+  const em: (number | undefined)[] = [];
   const ae: (number | undefined)[] = [];
   const tg: (number | undefined)[] = [];
   for (const members of MEMBERS) {
@@ -139,13 +146,15 @@ async function main(): Promise<void> {
       const pick = (s: string) => rows.find((r) => r.system === s && r.members === members && r.workload === w && r.clients === clients && r.errors === 0);
       labels.push(`${w} x${members}`);
       ed.push(pick('edgecd') ? pick('edgecd')!.rps / e.rps : undefined);
+      em.push(pick('edgecd-embedded') ? pick('edgecd-embedded')!.rps / e.rps : undefined);
       ae.push(pick('antietcd') ? pick('antietcd')!.rps / e.rps : undefined);
       tg.push(TARGETS[String(members)]?.[w]);
     }
   }
   if (labels.length) {
     const svg = barChart(`Throughput relative to etcd 3.4 (${Math.max(...CLIENTS)} clients; watch: 1,000 watchers)`, labels, [
-      { name: 'edgecd', color: '#1f77b4', values: ed },
+      { name: 'edgecd (Postgres)', color: '#1f77b4', values: ed },
+      ...(em.some((v) => v !== undefined) ? [{ name: 'edgecd (embedded)', color: '#2ca02c', values: em }] : []),
       { name: 'antietcd (in memory)', color: '#aaaaaa', values: ae },
     ], tg);
     writeFileSync(`${OUT}.svg`, svg);

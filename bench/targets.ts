@@ -7,7 +7,7 @@ import { freePort, startEdgecd } from '../test/helpers/server.ts';
 
 /** A running system under test: its client URLs and the processes whose CPU and memory count. */
 export interface Target {
-  system: 'edgecd' | 'edgecd-auth' | 'edgecd-metrics' | 'etcd' | 'antietcd';
+  system: 'edgecd' | 'edgecd-embedded' | 'edgecd-auth' | 'edgecd-metrics' | 'etcd' | 'antietcd';
   /** Headers every request carries (edgecd-auth: a fresh token, asked for before each run). */
   headers?: () => Promise<Record<string, string>>;
   members: number;
@@ -15,6 +15,8 @@ export interface Target {
   pids: () => number[];
   /** Whether the machine's Postgres works for this target (its CPU is then counted too). */
   usesPostgres: boolean;
+  /** The members' databases on the machine's Postgres (their backends' CPU is counted). */
+  databaseUrls?: () => string[];
   stop(): Promise<void>;
 }
 
@@ -36,13 +38,24 @@ async function waitUp(url: string, body = '{"key":"AA=="}'): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-export async function startEdgecdTarget(members: number): Promise<Target> {
+/** edgecd on the machine's Postgres (a database per member), or on its embedded store (PGlite in each member's process). */
+export async function startEdgecdTarget(members: number, store: 'postgres' | 'pglite' = 'postgres'): Promise<Target> {
+  const system = store === 'pglite' ? 'edgecd-embedded' : 'edgecd';
+  const usesPostgres = store === 'postgres';
   if (members === 1) {
-    const m = await startEdgecd();
-    return { system: 'edgecd', members, urls: [m.url], pids: () => [m.proc.pid!], usesPostgres: true, stop: () => m.stop() };
+    const m = await startEdgecd({ store });
+    return { system, members, urls: [m.url], pids: () => [m.proc.pid!], usesPostgres, databaseUrls: () => (m.databaseUrl ? [m.databaseUrl] : []), stop: () => m.stop() };
   }
-  const c = await startCluster({ size: members });
-  return { system: 'edgecd', members, urls: c.members.map((m) => m!.url), pids: () => c.members.map((m) => m!.proc.pid!), usesPostgres: true, stop: () => c.stop() };
+  const c = await startCluster({ size: members, store });
+  return {
+    system,
+    members,
+    urls: c.members.map((m) => m!.url),
+    pids: () => c.members.map((m) => m!.proc.pid!),
+    usesPostgres,
+    databaseUrls: () => c.members.flatMap((m) => (m?.databaseUrl ? [m.databaseUrl] : [])),
+    stop: () => c.stop(),
+  };
 }
 
 /**

@@ -23,6 +23,8 @@ export async function freePort(): Promise<number> {
 export interface EdgecdProcess {
   url: string;
   peerUrl: string;
+  /** The member's Postgres database (none on the embedded store). */
+  databaseUrl?: string;
   proc: ChildProcess;
   /** Graceful stop, then cleanup of its database and data dir. */
   stop(): Promise<void>;
@@ -108,6 +110,7 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
   const self: EdgecdProcess = {
     url,
     peerUrl,
+    databaseUrl,
     proc,
     output: out,
     async stop() {
