@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster } from '../helpers/cluster.ts';
+import { startCluster, waitConnected } from '../helpers/cluster.ts';
 import { checkCases } from './cases.ts';
 import cases from './cluster-cases.ts';
 import { clusterTarget, goldenName, runCase, send, type GoldenFile } from './http.ts';
@@ -32,6 +32,8 @@ test('etcd 3.4 gateway conformance on a 3-member cluster', { timeout: 180_000 },
       if (Date.now() > deadline) throw new Error(`no agreed leader: ${leaders}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    // As the recorder waits for etcd: membership changes are refused until every voter has been connected for 5 s.
+    await waitConnected(urls);
     const target = clusterTarget(urls);
     const vars: RunVars = {};
     for (const [i, c] of cases.entries()) {
