@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cases, { checkCases, type Case } from '../test/conformance/cases.ts';
 import clusterCases from '../test/conformance/cluster-cases.ts';
-import { clusterTarget, goldenName, runCase, send, type GoldenFile } from '../test/conformance/http.ts';
+import { clusterTarget, followerToStop, goldenName, runCase, send, type GoldenFile } from '../test/conformance/http.ts';
 import type { RunVars } from '../test/conformance/normalise.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -140,9 +140,9 @@ function rewrite(dir: string, golden: GoldenFile[]): void {
   console.log(`record-golden: wrote ${written} golden files to ${path.relative(ROOT, dir)}/`);
 }
 
-async function record(list: Case[], target: Parameters<typeof runCase>[0], vars: RunVars): Promise<GoldenFile[]> {
+async function record(list: Case[], target: Parameters<typeof runCase>[0], vars: RunVars, stopFollower?: () => Promise<void>): Promise<GoldenFile[]> {
   const out: GoldenFile[] = [];
-  for (const c of list) out.push({ case: c.name, ...(c.note ? { note: c.note } : {}), requests: await runCase(target, c, vars) });
+  for (const c of list) out.push({ case: c.name, ...(c.note ? { note: c.note } : {}), requests: await runCase(target, c, vars, stopFollower) });
   return out;
 }
 
@@ -170,7 +170,13 @@ async function main(): Promise<void> {
       // etcd refuses membership changes until every voter has been connected for 5 s.
       await new Promise((r) => setTimeout(r, 6_000));
       console.log(`record-golden: 3 etcd members healthy; recording ${clusterCases.length} cluster cases`);
-      rewrite(CLUSTER_DIR, await record(clusterCases, clusterTarget(ms.map((m) => m.clientUrl)), {}));
+      const urls = ms.map((m) => m.clientUrl);
+      // Cases that stop a follower (the last ones) kill its etcd.
+      const stopFollower = async () => {
+        const url = await followerToStop(urls);
+        await ms.find((m) => m.clientUrl === url)!.stop();
+      };
+      rewrite(CLUSTER_DIR, await record(clusterCases, clusterTarget(urls), {}, stopFollower));
     } finally {
       await Promise.all(ms.map((m) => m.stop()));
     }

@@ -21,6 +21,7 @@ export interface Config {
   autoCompaction?: AutoCompaction;
   initialCorruptCheck: boolean;
   corruptCheckTimeMs: number;
+  strictReconfigCheck: boolean;
   snapshotCount: number;
   logWrites: number;
   maxRequestBytes: number;
@@ -105,6 +106,7 @@ export function toConfig(v: FlagValues): Config {
     electionTimeoutMs: positive('election-timeout'),
     quotaBackendBytes: positive('quota-backend-bytes'),
     initialCorruptCheck: v['experimental-initial-corrupt-check'] as boolean,
+    strictReconfigCheck: v['strict-reconfig-check'] as boolean,
     corruptCheckTimeMs: (v['experimental-corrupt-check-time'] as string) === '0' ? 0 : parseDuration('experimental-corrupt-check-time', v['experimental-corrupt-check-time'] as string),
     autoCompaction: autoCompactionOf(v['auto-compaction-mode'] as string, v['auto-compaction-retention'] as string),
     snapshotCount: positive('snapshot-count'),

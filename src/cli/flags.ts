@@ -29,6 +29,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'initial-cluster-token', type: 'string', default: 'etcd-cluster', help: 'Initial cluster token, keeps clusters apart.' },
   { name: 'heartbeat-interval', type: 'int', default: '100', help: 'Time (in milliseconds) of a heartbeat interval.' },
   { name: 'election-timeout', type: 'int', default: '1000', help: 'Time (in milliseconds) for an election to timeout.' },
+  { name: 'strict-reconfig-check', type: 'bool', default: 'true', help: 'Reject reconfiguration requests that would cause quorum loss.' },
   { name: 'snapshot-count', type: 'int', default: '100000', help: 'Number of committed transactions to trigger a snapshot.' },
   { name: 'experimental-log-writes', type: 'int', default: '1', help: 'Raft log writes to Postgres in flight at once. More than one pays when each commit waits on a distant database; on a local one a single larger batch wins. The embedded store always writes one at a time.' },
   { name: 'quota-backend-bytes', type: 'int', default: '2147483648', help: 'Raise alarms when the database size exceeds the given quota.' },

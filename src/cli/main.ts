@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       quotaBackendBytes: cfg.quotaBackendBytes,
       initialCorruptCheck: cfg.initialCorruptCheck,
       corruptCheckTimeMs: cfg.corruptCheckTimeMs,
+      strictReconfigCheck: cfg.strictReconfigCheck,
       authToken: cfg.authToken,
       authTokenTtlMs: cfg.authTokenTtlMs,
       bcryptCost: cfg.bcryptCost,

@@ -56,6 +56,8 @@ export interface BootOptions {
   peerTls?: PeerTls;
   /** Test-only: drop/delay rules for outgoing peer requests (--experimental-peer-faults). */
   peerFaultsFile?: string;
+  /** --strict-reconfig-check (default true): refuse membership changes that could cost the quorum. */
+  strictReconfigCheck?: boolean;
 }
 
 export interface Booted {
@@ -150,11 +152,23 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     const metrics = new Metrics();
     const peerLabel = (nodeId: string) => BigInt(`0x${nodeId}`).toString(16);
     const clusterId = () => (member?.clusterId ?? identity?.clusterId ?? 0n).toString();
-    const transport = new Transport(nodeIdOf(identity?.memberId ?? BigInt(known!)), clusterId, {
+    const selfNodeId = nodeIdOf(identity?.memberId ?? BigInt(known!));
+    const transport = new Transport(selfNodeId, clusterId, {
       unreachable: (id) => member?.reportUnreachable(id),
       snapshotDone: (id, ok) => member?.reportSnapshot(id, ok),
       sendFailed: (id) => metrics.peerSentFailures.inc({ To: peerLabel(id) }),
       roundTrip: (id, s) => metrics.peerRoundTrip.observe({ To: peerLabel(id) }, s),
+      peerActive: (id, active, reason) => {
+        const labels = { Local: peerLabel(selfNodeId), Remote: peerLabel(id) };
+        if (active) {
+          metrics.activePeers.inc(labels);
+          log.info({ 'peer-id': peerLabel(id) }, 'peer became active');
+        } else {
+          metrics.activePeers.dec(labels);
+          metrics.disconnectedPeers.inc(labels);
+          log.warn({ 'peer-id': peerLabel(id), reason }, 'peer became inactive (message send to peer failed)');
+        }
+      },
       log,
       sendSnapshot: (peer, m) => sendSnapshot(peer, m, clusterId(), (write) => member!.exportSnapshot(m.snapshot!.metadata.index, write), peerHttp),
     }, peerHttp);
@@ -173,6 +187,8 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       authTokenTtlMs: o.authTokenTtlMs,
       bcryptCost: o.bcryptCost,
       promoteOnLeader: (id) => promoteOnLeader(member!, peerHttp, id),
+      strictReconfigCheck: o.strictReconfigCheck ?? true,
+      peerActiveSince: (id) => transport.activeSince(nodeIdOf(id)),
       metrics,
       log,
       forwardLease: (kind, id) => forwardLease(member!, peerHttp, kind, id),
@@ -198,8 +214,11 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       },
       ETCD_VERSION.etcdserver,
     );
-    // etcd probes every peer every 5 s for the round-trip histogram.
-    const prober = setInterval(() => void transport.probe(), 5000);
+    // Every second each peer is probed, so that the membership checks know which peers are up (a
+    // follower sends the other followers nothing); the round trip is observed every 5 s, as etcd
+    // probes for its histogram.
+    let probes = 0;
+    const prober = setInterval(() => void transport.probe(probes++ % 5 === 4), 1000);
     prober.unref();
     if (o.initialCorruptCheck) await initialCorruptCheck(m, peerHttp);
     const corruption = o.corruptCheckTimeMs

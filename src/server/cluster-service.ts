@@ -6,7 +6,7 @@ import type { Clock } from './clock.ts';
 import { memberIdFor } from './cluster-ids.ts';
 import type { Membership } from './membership.ts';
 import type { ReadBarrier } from './read-barrier.ts';
-import { notEnoughStarted, readyToAddVoter, readyToRemoveVoter } from './reconfig.ts';
+import { mayAddMember, mayPromoteMember, mayRemoveMember, type ReconfigView } from './reconfig.ts';
 
 export interface ClusterServiceOptions {
   membership: Membership;
@@ -18,14 +18,30 @@ export interface ClusterServiceOptions {
   isLeader(): boolean;
   /** Only the leader knows whether a learner caught up: a follower asks it. */
   promoteOnLeader?: (id: bigint) => Promise<void>;
+  /** --strict-reconfig-check: make etcd's checks before a change (reconfig.ts). */
+  strictReconfigCheck: boolean;
+  memberId(): bigint;
+  /** Since when (ms, on the clock) the transport has been exchanging messages with the peer, 0 when not. */
+  peerActiveSince(id: bigint): number;
 }
 
 /**
  * etcd's Cluster service: changes need the root role with auth on, and etcd's strict
- * reconfiguration checks (a change may not cost the cluster its quorum of started members).
+ * reconfiguration checks (a change may not cost the cluster its quorum of started or of connected
+ * members), made on the member asked, with its own transport's view of its peers, as etcd does.
  */
 export class ClusterService {
   constructor(private readonly o: ClusterServiceOptions) {}
+
+  private view(): ReconfigView {
+    return { members: this.o.membership.list(), self: this.o.memberId(), activeSince: (id) => this.o.peerActiveSince(id), now: this.o.clock.now() };
+  }
+
+  private check(refusal: () => Error | undefined): void {
+    if (!this.o.strictReconfigCheck) return;
+    const err = refusal();
+    if (err) throw err;
+  }
 
   /** The member list as of a linearizable read. */
   async list(): Promise<MemberRow[]> {
@@ -40,7 +56,7 @@ export class ClusterService {
   async add(peerUrls: string[], isLearner: boolean, ai: AuthInfo): Promise<{ added: MemberRow; members: MemberRow[] }> {
     this.o.auth.checkAdmin(ai);
     const { membership } = this.o;
-    if (!isLearner && !readyToAddVoter(membership.members.values())) throw notEnoughStarted();
+    this.check(() => mayAddMember(this.view(), isLearner));
     // etcd hashes the second the member was added: the same URLs twice within one second collide on the id.
     const id = memberIdFor(peerUrls, this.o.clusterToken, Math.floor(this.o.clock.now() / 1000));
     const members = await membership.add(id, peerUrls, isLearner);
@@ -49,10 +65,8 @@ export class ClusterService {
 
   async remove(id: bigint, ai: AuthInfo): Promise<MemberRow[]> {
     this.o.auth.checkAdmin(ai);
-    const { membership } = this.o;
-    const target = membership.get(id);
-    if (!target?.isLearner && !readyToRemoveVoter(membership.members.values(), id)) throw notEnoughStarted();
-    return membership.remove(id);
+    this.check(() => mayRemoveMember(this.view(), id));
+    return this.o.membership.remove(id);
   }
 
   async update(id: bigint, peerUrls: string[], ai: AuthInfo): Promise<MemberRow[]> {
@@ -67,7 +81,8 @@ export class ClusterService {
   async promote(id: bigint, ai?: AuthInfo): Promise<MemberRow[]> {
     if (ai) this.o.auth.checkAdmin(ai);
     const { membership } = this.o;
-    if (this.o.isLeader() || !this.o.promoteOnLeader) await membership.promote(id);
+    // On the leader, once it judged the learner in sync (etcd 3.4's mayPromoteMember).
+    if (this.o.isLeader() || !this.o.promoteOnLeader) await membership.promote(id, () => this.check(() => mayPromoteMember(membership.list(), id)));
     else {
       const m = membership.get(id);
       if (!m) throw Errors.memberNotFound();

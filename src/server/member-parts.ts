@@ -71,6 +71,13 @@ export interface MemberOptions {
   clusterToken?: string;
   /** A follower asks the leader to promote a learner (only the leader knows whether it caught up). */
   promoteOnLeader?: (id: bigint) => Promise<void>;
+  /** --strict-reconfig-check (default true): etcd's checks before a membership change. */
+  strictReconfigCheck?: boolean;
+  /**
+   * Since when (ms, on the clock) the transport has been exchanging messages with a peer, 0 when
+   * it is not (etcd's ActiveSince). Absent (no transport): every peer counts as down.
+   */
+  peerActiveSince?: (id: bigint) => number;
   clock?: Clock;
 }
 
@@ -262,7 +269,18 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
   });
   const keys = new KvService({ kv, kvCtx, lessor, proposals, reads, auth, stopped: h.stopped });
   const leaseService = new LeaseService({ lessor, duties: leases, proposals, reads, auth });
-  const cluster = new ClusterService({ membership, reads, auth, clock, clusterToken: o.clusterToken ?? 'etcd-cluster', isLeader, promoteOnLeader: o.promoteOnLeader });
+  const cluster = new ClusterService({
+    membership,
+    reads,
+    auth,
+    clock,
+    clusterToken: o.clusterToken ?? 'etcd-cluster',
+    isLeader,
+    promoteOnLeader: o.promoteOnLeader,
+    strictReconfigCheck: o.strictReconfigCheck ?? true,
+    memberId: h.memberId,
+    peerActiveSince: o.peerActiveSince ?? (() => 0),
+  });
 
   return { kv, kvCtx, keys, leaseService, cluster, lessor, alarms, authStore, auth, maintenance, lane, applier, proposals, reads, membership, leases, compactor, raftLoop };
 }

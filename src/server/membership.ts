@@ -62,8 +62,11 @@ export class Membership {
     return (await this.o.proposeConfChange({ type: 'removeNode', nodeId: nodeIdOf(id) })).resp;
   }
 
-  /** Promotes a learner once it has caught up with the leader (only the leader can tell). */
-  async promote(id: bigint): Promise<MemberRow[]> {
+  /**
+   * Promotes a learner once it has caught up with the leader (only the leader can tell); `ready`
+   * may refuse after that (the strict reconfiguration check).
+   */
+  async promote(id: bigint, ready?: () => void): Promise<MemberRow[]> {
     const m = this.members.get(id);
     if (!m) throw Errors.memberNotFound();
     if (!m.isLearner) throw Errors.memberNotLearner();
@@ -73,6 +76,7 @@ export class Membership {
     const leaderMatch = st.progress?.[st.id]?.match ?? st.commit;
     // etcd's rule: the learner's log must reach 90% of the leader's.
     if (!p || p.match < leaderMatch * 0.9) throw Errors.learnerNotReady();
+    ready?.();
     return (await this.o.proposeConfChange({ type: 'addNode', nodeId: nodeIdOf(id) })).resp;
   }
 

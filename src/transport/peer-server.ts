@@ -99,7 +99,15 @@ export function peerApp(h: PeerHandler, snapshotDir: string): Hono {
     return c.body(null, 204);
   });
 
-  app.get('/raft/probe', (c) => c.body(null, 204));
+  // A probe names our cluster and this member (a peer URL taken over by another member or cluster
+  // must not count as the peer being up); older probers sent no names.
+  app.get('/raft/probe', (c) => {
+    const cluster = c.req.header(PEER_HEADERS.cluster);
+    const to = c.req.header(PEER_HEADERS.to);
+    if (cluster !== undefined && cluster !== h.clusterId().toString()) return c.text('cluster ID mismatch', 412);
+    if (to !== undefined && to !== h.selfNodeId()) return c.text('message is not for this member', 412);
+    return c.body(null, 204);
+  });
   app.get('/raft/members', (c) => c.json({ clusterId: h.clusterId().toString(), members: h.members() }));
 
   // Questions one member asks another: the answer, or the etcd error the asked member refused with.

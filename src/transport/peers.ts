@@ -2,6 +2,7 @@ import { errorField, type Logger } from '../logging/logger.ts';
 import type { Message } from '../raft/index.ts';
 import { toWire, type WireMessage } from './codec.ts';
 import type { PeerHttp, PeerStream } from './peer-http.ts';
+import { PeerStatus } from './peer-status.ts';
 
 /**
  * Sends raft messages to peers over HTTP. One stream per peer: a long-lived request whose body
@@ -25,6 +26,8 @@ export interface TransportHooks {
   sendFailed?: (id: string) => void;
   /** A probe's round trip to the peer, in seconds. */
   roundTrip?: (id: string, seconds: number) => void;
+  /** The peer became active (an exchange succeeded) or inactive (one failed): etcd's peer status. */
+  peerActive?: (id: string, active: boolean, reason?: string) => void;
   log?: Logger;
 }
 
@@ -52,6 +55,7 @@ class PeerQueue {
     private readonly selfId: string,
     private readonly hooks: TransportHooks,
     private readonly http: PeerHttp,
+    private readonly status: PeerStatus,
   ) {}
 
   push(m: Message): void {
@@ -64,6 +68,7 @@ class PeerQueue {
         })
         .catch((err: Error) => {
           this.hooks.log?.warn({ to: this.target.id, ...errorField(err) }, 'sending a snapshot failed');
+          this.status.deactivate(this.target.id, `sending a snapshot failed: ${err.message}`);
           this.hooks.snapshotDone(this.target.id, false);
         });
       return;
@@ -123,9 +128,10 @@ class PeerQueue {
     const s = this.http.openStream(
       `${url}/raft/stream`,
       headers,
-      () => {
+      (err) => {
         // Closed: the peer is down, refused us, or stalled. Whatever was on the way is lost (raft resends).
         if (this.stream !== s) return;
+        this.status.deactivate(this.target.id, `the message stream closed: ${err?.message ?? 'closed here'}`);
         this.stream = undefined;
         this.urlIndex++;
         this.retryAt = Date.now() + RETRY_MS;
@@ -155,13 +161,18 @@ class PeerQueue {
 
 export class Transport {
   private readonly peers = new Map<string, PeerQueue>();
+  /** Since when each peer has answered without a failure (etcd's ActiveSince). */
+  readonly status: PeerStatus;
 
   constructor(
     private readonly selfId: string,
     private readonly clusterId: () => string,
     private readonly hooks: TransportHooks,
     private readonly http: PeerHttp,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.status = new PeerStatus(now, hooks.peerActive);
+  }
 
   setPeers(targets: PeerTarget[]): void {
     const keep = new Set<string>();
@@ -170,12 +181,13 @@ export class Transport {
       keep.add(t.id);
       const q = this.peers.get(t.id);
       if (q) q.retarget(t);
-      else this.peers.set(t.id, new PeerQueue(t, this.clusterId, this.selfId, this.hooks, this.http));
+      else this.peers.set(t.id, new PeerQueue(t, this.clusterId, this.selfId, this.hooks, this.http, this.status));
     }
     for (const [id, q] of this.peers) {
       if (keep.has(id)) continue;
       q.close();
       this.peers.delete(id);
+      this.status.deactivate(id, 'removed from the cluster');
     }
   }
 
@@ -191,19 +203,33 @@ export class Transport {
     return this.peers.get(id)?.target;
   }
 
-  /** Measures the round trip to every peer once (etcd probes every 5 s): a failed probe counts as a send failure. */
-  async probe(): Promise<void> {
+  /** Since when (ms) the peer has been active, 0 when it is not (etcd's Transport.ActiveSince). */
+  activeSince(id: string): number {
+    return this.status.activeSince(id);
+  }
+
+  /**
+   * Asks every peer once whether it is there: an answer makes it active, a failure inactive. Each
+   * member probes every peer, so a follower knows of the other followers too, with which it
+   * exchanges no raft messages. With `measure`, the round trip is observed (etcd probes every 5 s
+   * for its histogram) and a failed probe counts as a send failure.
+   */
+  async probe(measure = true): Promise<void> {
     await Promise.all(
       [...this.peers.values()].map(async (q) => {
-        const url = q.target.urls[0];
+        const { id, urls } = q.target;
+        const url = urls[0];
         if (!url) return;
         const t0 = performance.now();
         try {
-          const r = await this.http.request('GET', `${url}/raft/probe`, { [PEER_HEADERS.cluster]: this.clusterId() }, undefined, 5000);
-          if (r.status !== 204) throw new Error(`probe answered ${r.status}`);
-          this.hooks.roundTrip?.(q.target.id, (performance.now() - t0) / 1000);
-        } catch {
-          this.hooks.sendFailed?.(q.target.id);
+          const r = await this.http.request('GET', `${url}/raft/probe`, { [PEER_HEADERS.cluster]: this.clusterId(), [PEER_HEADERS.to]: id }, undefined, 5000);
+          if (r.status !== 204) throw new Error(`probe answered ${r.status}${r.body ? `: ${r.body}` : ''}`);
+          // A peer removed while the probe was out is not brought back.
+          if (this.peers.get(id) === q) this.status.activate(id);
+          if (measure) this.hooks.roundTrip?.(id, (performance.now() - t0) / 1000);
+        } catch (err) {
+          this.status.deactivate(id, `probe failed: ${(err as Error).message}`);
+          if (measure) this.hooks.sendFailed?.(id);
         }
       }),
     );

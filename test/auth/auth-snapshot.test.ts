@@ -54,7 +54,12 @@ test('a learner that catches up by snapshot has the users, roles, auth revision 
 
     const peerPort = await freePort();
     const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const add = await call(url, '/v3/cluster/member/add', { peerURLs: [peerUrl], isLearner: true }, rootNow);
+    // Refused as 'unhealthy cluster' until the member has been connected to every voter for 5 s: retried.
+    let add = await call(url, '/v3/cluster/member/add', { peerURLs: [peerUrl], isLearner: true }, rootNow);
+    for (let i = 0; i < 80 && add.status === 503 && add.json.error === 'etcdserver: unhealthy cluster'; i++) {
+      await sleep(250);
+      add = await call(url, '/v3/cluster/member/add', { peerURLs: [peerUrl], isLearner: true }, rootNow);
+    }
     assert.equal(add.status, 200, JSON.stringify(add.json));
     learner = await startEdgecd({
       name: 'm3',

@@ -34,6 +34,11 @@ export interface Case {
   sameSecond?: boolean;
   /** Waits this long before the first request. */
   waitMs?: number;
+  /**
+   * Cluster suite only: one follower is stopped (killed) before the case, and stays down for the
+   * cases after it (so such cases come last); waitMs then gives the others time to notice.
+   */
+  stopFollower?: boolean;
 }
 
 /** base64 of a string's UTF-8 bytes, or of raw bytes. */

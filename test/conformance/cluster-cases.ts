@@ -25,5 +25,18 @@ add('promote-unknown-on-follower', undefined, to('follower', '/v3/cluster/member
 add('remove-unknown-on-follower', undefined, to('follower', '/v3/cluster/member/remove', { ID: '1' }));
 add('remove-learner-on-follower', undefined, to('follower', '/v3/cluster/member/remove', { ID: '$ADDED' }));
 add('transfer-leadership-to-follower', 'the leader hands over to a follower: {} once the follower leads', to('leader', '/v3/maintenance/transfer-leadership', { targetID: '$FOLLOWER' }));
+// Stops a follower for good: cases after this one run on two members.
+cases.push({
+  name: 'reconfig-with-a-member-down',
+  note: 'one follower stopped: removing the live follower would leave one connected voter of three, and adding (learner or voter) needs every voter connected: unhealthy cluster',
+  anyMember: true,
+  stopFollower: true,
+  waitMs: 2000,
+  requests: [
+    to('leader', '/v3/cluster/member/remove', { ID: '$FOLLOWER' }),
+    to('follower', '/v3/cluster/member/add', { peerURLs: ['http://127.0.0.1:2'], isLearner: true }),
+    to('leader', '/v3/cluster/member/add', { peerURLs: ['http://127.0.0.1:3'] }),
+  ],
+});
 
 export default cases;

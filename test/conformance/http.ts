@@ -109,8 +109,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Sends a case's requests in order (with its timing), learning run-time values as it goes.
  * `target` says where each request goes: one URL, or a function choosing a cluster's member.
+ * `stopFollower` stops one of a cluster's followers (for cases with stopFollower).
  */
-export async function runCase(target: string | ((req: CaseRequest, vars: RunVars) => Promise<string>), c: Case, vars: RunVars): Promise<GoldenExchange[]> {
+export async function runCase(
+  target: string | ((req: CaseRequest, vars: RunVars) => Promise<string>),
+  c: Case,
+  vars: RunVars,
+  stopFollower?: () => Promise<void>,
+): Promise<GoldenExchange[]> {
+  if (c.stopFollower) {
+    if (!stopFollower) throw new Error(`${c.name}: stopping a follower needs a cluster`);
+    await stopFollower();
+  }
   if (c.waitMs) await sleep(c.waitMs);
   // A few milliseconds into a second leaves the rest of it for the requests.
   if (c.sameSecond) await sleep(1005 - (Date.now() % 1000));
@@ -129,23 +139,41 @@ export function goldenName(index: number, name: string): string {
   return `${String(index + 1).padStart(3, '0')}-${name}.json`;
 }
 
+/** The members that answer their status (stopped ones are left out): the leader and the followers, in the given order. */
+export async function clusterRoles(clientUrls: string[]): Promise<{ leader: { url: string; id: string }; followers: { url: string; id: string }[] }> {
+  const asked = await Promise.all(
+    clientUrls.map(async (url) => {
+      try {
+        const r = await send(url, { method: 'POST', path: '/v3/maintenance/status', body: '{}' }, 5_000);
+        const s = JSON.parse(r.body) as { header: { member_id: string }; leader?: string };
+        return { url, id: s.header.member_id, leader: s.leader };
+      } catch {
+        return undefined; // stopped
+      }
+    }),
+  );
+  const seen = asked.filter((m) => m !== undefined);
+  const leaderId = seen.find((m) => m.leader)?.leader;
+  const leader = seen.find((m) => m.id === leaderId);
+  if (!leader || !seen.every((m) => m.leader === leaderId)) throw new Error(`no agreed leader: ${JSON.stringify(seen)}`);
+  return { leader, followers: seen.filter((m) => m.id !== leaderId) };
+}
+
 /**
  * For the cluster suite: sends a request to the current leader, or to the first member that is
  * not the leader (learning its id as $FOLLOWER), asking each member's status.
  */
 export function clusterTarget(clientUrls: string[]): (req: CaseRequest, vars: RunVars) => Promise<string> {
   return async (req, vars) => {
-    const seen = await Promise.all(
-      clientUrls.map(async (url) => {
-        const r = await send(url, { method: 'POST', path: '/v3/maintenance/status', body: '{}' });
-        const s = JSON.parse(r.body) as { header: { member_id: string }; leader?: string };
-        return { url, id: s.header.member_id, leader: s.leader };
-      }),
-    );
-    const leaderId = seen.find((m) => m.leader)?.leader;
-    if (!leaderId || !seen.every((m) => m.leader === leaderId)) throw new Error(`no agreed leader: ${JSON.stringify(seen)}`);
-    const follower = seen.find((m) => m.id !== leaderId)!;
-    vars.FOLLOWER = follower.id;
-    return req.to === 'follower' ? follower.url : seen.find((m) => m.id === leaderId)!.url;
+    const { leader, followers } = await clusterRoles(clientUrls);
+    vars.FOLLOWER = followers[0].id;
+    return req.to === 'follower' ? followers[0].url : leader.url;
   };
+}
+
+/** The cluster member to stop for a stopFollower case: the last follower ($FOLLOWER, the first, stays up). */
+export async function followerToStop(clientUrls: string[]): Promise<string> {
+  const { followers } = await clusterRoles(clientUrls);
+  if (followers.length < 2) throw new Error('stopping a follower needs two of them');
+  return followers[followers.length - 1].url;
 }

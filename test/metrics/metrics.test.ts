@@ -22,6 +22,8 @@ const ETCD_TYPES: Record<string, string> = {
   etcd_server_quota_backend_bytes: 'gauge',
   etcd_network_peer_round_trip_time_seconds: 'histogram',
   etcd_network_peer_sent_failures_total: 'counter',
+  etcd_network_active_peers: 'gauge',
+  etcd_network_disconnected_peers_total: 'counter',
   etcd_server_id: 'gauge',
   etcd_server_version: 'gauge',
   grpc_server_started_total: 'counter',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { b64, post, startCluster } from '../helpers/cluster.ts';
+import { b64, post, postReconfig, startCluster } from '../helpers/cluster.ts';
 import { createTestDatabase } from '../helpers/pg.ts';
 import { freePort, startEdgecd } from '../helpers/server.ts';
 
@@ -20,7 +20,8 @@ test('a learner added before the next log compaction catches up', { timeout: 120
     for (let i = 0; i < 20; i++) assert.equal((await post(url, '/v3/kv/put', { key: b64(`k/${i}`), value: b64('v') })).status, 200);
     const peerPort = await freePort();
     const peerUrl = `http://127.0.0.1:${peerPort}`;
-    assert.equal((await post(url, '/v3/cluster/member/add', { peerURLs: [peerUrl], isLearner: true })).status, 200);
+    // (Refused as 'unhealthy cluster' until the member has been connected to every voter for 5 s.)
+    assert.equal((await postReconfig(url, '/v3/cluster/member/add', { peerURLs: [peerUrl], isLearner: true })).status, 200);
     learner = await startEdgecd({ name: 'm3', databaseUrl: db.url, peerPort, initialCluster: `${c.initialCluster},m3=${peerUrl}`, clusterState: 'existing' });
     let count = 0;
     for (const deadline = Date.now() + 15_000; Date.now() < deadline && count < 20; await new Promise((r) => setTimeout(r, 250))) {
