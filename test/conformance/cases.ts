@@ -13,6 +13,11 @@ export interface CaseRequest {
   /** Raw body text, so malformed bodies are possible. Omitted: no body at all. */
   body?: string;
   headers?: Record<string, string>;
+  /**
+   * For an answer that does not end by itself (observe's stream, a lock or campaign that waits):
+   * read it for this long, then hang up, and record what arrived (status 0: not even the headers).
+   */
+  streamMs?: number;
 }
 
 export interface Case {
@@ -21,7 +26,8 @@ export interface Case {
   note?: string;
   /**
    * Request bodies may name values only known at run time: $SELF (the member's id), $ADDED (the id
-   * the last member/add answered), $PEER_URL (the member's peer URL).
+   * the last member/add answered), $PEER_URL (the member's peer URL); $LEASE, $KEY and $REV (what
+   * the last lock or campaign answered: the lease, decimal; the key, base64; the campaign's rev).
    */
   requests: CaseRequest[];
   /** JSON fields whose values differ from run to run (a TTL counting down, sizes, raft indexes): compared by presence and place. */
