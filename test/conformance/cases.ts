@@ -615,7 +615,7 @@ addC({
   requests: [lockReq({ name: K('cc/lock-z'), lease: '0' }), post('/v3/lease/timetolive', { ID: '$LEASE' }), under('cc/lock-z'), revokeLearned, under('cc/lock-z')],
 });
 addC({ name: 'lock-empty-body', note: 'name "" and lease 0: the key /<id in hex>', mask: ['key', 'lease'], requests: [lockReq(''), range({ key: K('/'), range_end: K('0') }), revokeLearned] });
-add('lock-empty-object', lockReq('{}'), revokeLearned, range({ key: K('/'), range_end: K('0') }));
+addC({ name: 'lock-empty-object', mask: ['key'], requests: [lockReq('{}'), revokeLearned, range({ key: K('/'), range_end: K('0') })] });
 add('lock-malformed-json', lockReq('{"name":'), lockReq('xx'), lockReq('[]'));
 add('lock-lease-not-a-number', lockReq({ name: K('cc/lock'), lease: 'abc' }), lockReq({ name: K('cc/lock'), lease: true }), lockReq({ name: K('cc/lock'), lease: '1.5' }));
 add('lock-name-not-base64', lockReq({ name: '@@@', lease: '6000' }), lockReq({ name: 5, lease: '6000' }));
