@@ -13,6 +13,11 @@ export interface CaseRequest {
   /** Raw body text, so malformed bodies are possible. Omitted: no body at all. */
   body?: string;
   headers?: Record<string, string>;
+  /**
+   * For an answer that does not end by itself (observe's stream, a lock or campaign that waits):
+   * read it for this long, then hang up, and record what arrived (status 0: not even the headers).
+   */
+  streamMs?: number;
 }
 
 export interface Case {
@@ -21,7 +26,8 @@ export interface Case {
   note?: string;
   /**
    * Request bodies may name values only known at run time: $SELF (the member's id), $ADDED (the id
-   * the last member/add answered), $PEER_URL (the member's peer URL).
+   * the last member/add answered), $PEER_URL (the member's peer URL); $LEASE, $KEY and $REV (what
+   * the last lock or campaign answered: the lease, decimal; the key, base64; the campaign's rev).
    */
   requests: CaseRequest[];
   /** JSON fields whose values differ from run to run (a TTL counting down, sizes, raft indexes): compared by presence and place. */
@@ -582,6 +588,93 @@ addC({
     alarm('GET'),
   ],
 });
+
+// ---------------------------------------------------------------- locks (v3lock) and elections (v3election)
+// etcd runs clientv3's concurrency package in process: a lock or a campaign is the key
+// <name>/<lease in hex>, and errors of the KV calls it makes come back as code 2 (HTTP 500).
+// Leases 6000 and 6001 (an hour) are the sessions; a lease of 0 makes the member grant an unrenewed
+// 60 s lease with an id of its choosing: those cases mask it and revoke it ($LEASE) before it
+// could expire in the middle of later cases.
+const lockReq = (b: unknown, path = '/v3/lock/lock'): CaseRequest => post(path, b);
+const unlockReq = (b: unknown): CaseRequest => post('/v3/lock/unlock', b);
+const elect = (op: string, b: unknown, prefix = '/v3'): CaseRequest => post(`${prefix}/election/${op}`, b);
+const revokeLearned = post('/v3/lease/revoke', { ID: '$LEASE' });
+const under = (name: string) => range({ key: K(name + '/'), range_end: K(name + '0') });
+/** The key a session of this lease takes under name. */
+const sessionK = (name: string, lease: number) => K(`${name}/${lease.toString(16)}`);
+/** How long a request that does not end by itself is read before the client hangs up. */
+const STREAM_MS = 500;
+/** After a client hung up on a waiting request: time for the member to take its key back out. */
+const GONE_MS = 1000;
+add('lock-grant-sessions', post('/v3/lease/grant', { TTL: '3600', ID: '6000' }), post('/v3/lease/grant', { TTL: '3600', ID: '6001' }));
+add('lock-with-lease', lockReq({ name: K('cc/lock'), lease: '6000' }), under('cc/lock'));
+add('lock-same-lease-reentrant', lockReq({ name: K('cc/lock'), lease: '6000' }), under('cc/lock'));
+addN('lock-lease-not-found', 'the lock is held, yet the put of the key fails first: no waiting', lockReq({ name: K('cc/lock'), lease: '6999' }));
+add('lock-lease-as-number', lockReq({ name: K('cc/lock-n'), lease: 6000 }));
+add('lock-v3beta', lockReq({ name: K('cc/lock'), lease: '6000' }, '/v3beta/lock/lock'));
+add('lock-query-encoding-base64', lockReq({ name: K('cc/lock'), lease: '6000' }, '/v3/lock/lock?encoding=base64'));
+addC({
+  name: 'lock-lease-zero',
+  note: 'a granted 60 s lease: its id (the key name/<id in hex>, the lease) masked; grantedTTL compared; revoked before it could expire',
+  mask: ['key', 'lease', 'ID', 'TTL'],
+  requests: [lockReq({ name: K('cc/lock-z'), lease: '0' }), post('/v3/lease/timetolive', { ID: '$LEASE' }), under('cc/lock-z'), revokeLearned, under('cc/lock-z')],
+});
+addC({ name: 'lock-empty-body', note: 'name "" and lease 0: the key /<id in hex>', mask: ['key', 'lease'], requests: [lockReq(''), range({ key: K('/'), range_end: K('0') }), revokeLearned] });
+addC({ name: 'lock-empty-object', mask: ['key'], requests: [lockReq('{}'), revokeLearned, range({ key: K('/'), range_end: K('0') })] });
+add('lock-malformed-json', lockReq('{"name":'), lockReq('xx'), lockReq('[]'));
+add('lock-lease-not-a-number', lockReq({ name: K('cc/lock'), lease: 'abc' }), lockReq({ name: K('cc/lock'), lease: true }), lockReq({ name: K('cc/lock'), lease: '1.5' }));
+add('lock-name-not-base64', lockReq({ name: '@@@', lease: '6000' }), lockReq({ name: 5, lease: '6000' }));
+add('unlock-held', unlockReq({ key: sessionK('cc/lock', 6000) }), under('cc/lock'));
+add('unlock-missing-key', unlockReq({ key: sessionK('cc/lock', 6000) }));
+add('unlock-empty-key', unlockReq({}), unlockReq({ key: '' }), unlockReq(''));
+add('unlock-v3beta', unlockReq({ key: sessionK('cc/lock-n', 6000) }), post('/v3beta/lock/unlock', { key: sessionK('cc/lock-n', 6000) }));
+add('unlock-bad-body', unlockReq('{"key":'), unlockReq({ key: '@@@' }));
+add('lock-hold-for-waiter', lockReq({ name: K('cc/wait'), lease: '6000' }));
+addN('lock-waiter-gives-up', 'another session waits: no answer; the client hangs up', { ...lockReq({ name: K('cc/wait'), lease: '6001' }), streamMs: STREAM_MS });
+addC({ name: 'lock-waiter-key-gone', note: "the waiter's key was put, then deleted when its client went", waitMs: GONE_MS, requests: [under('cc/wait'), unlockReq({ key: sessionK('cc/wait', 6000) })] });
+add(
+  'lock-election-get-405',
+  ...['/v3/lock/lock', '/v3/lock/unlock', '/v3/election/campaign', '/v3/election/proclaim', '/v3/election/leader', '/v3/election/resign', '/v3/election/observe'].map(
+    (path): CaseRequest => ({ method: 'GET', path }),
+  ),
+);
+add('campaign-new', elect('campaign', { name: K('cc/elect'), lease: '6000', value: K('v1') }));
+add('leader-present', elect('leader', { name: K('cc/elect') }), elect('leader', { name: K('cc/elect') }, '/v3beta'));
+add('leader-query-encoding-base64', post('/v3/election/leader?encoding=base64', { name: K('cc/elect') }));
+add('campaign-same-lease-same-value', elect('campaign', { name: K('cc/elect'), lease: '6000', value: K('v1') }), under('cc/elect'));
+addN('campaign-same-lease-other-value', 'the session campaigned already: it proclaims the new value, and answers the header of its first txn', elect('campaign', { name: K('cc/elect'), lease: 6000, value: K('v2') }), elect('leader', { name: K('cc/elect') }));
+add('leader-none', elect('leader', { name: K('cc/none') }), elect('leader', {}), elect('leader', ''));
+add('leader-bad-body', elect('leader', '{"name":'), elect('leader', { name: '@@@' }), elect('leader', { name: 1 }));
+add(
+  'proclaim-leader',
+  elect('proclaim', { leader: { name: K('cc/elect'), key: '$KEY', rev: '$REV', lease: '$LEASE' }, value: K('v3') }),
+  elect('leader', { name: K('cc/elect') }),
+  elect('proclaim', { leader: { name: K('cc/elect'), key: '$KEY', rev: '$REV', lease: '$LEASE' }, value: K('v4') }, '/v3beta'),
+);
+add('proclaim-wrong-rev', elect('proclaim', { leader: { name: K('cc/elect'), key: '$KEY', rev: '1', lease: '6000' }, value: K('x') }), elect('leader', { name: K('cc/elect') }));
+add('proclaim-wrong-key', elect('proclaim', { leader: { name: K('cc/elect'), key: sessionK('cc/elect', 6001), rev: '$REV', lease: '6001' }, value: K('x') }));
+add('proclaim-no-leader-field', elect('proclaim', { value: K('x') }), elect('proclaim', {}), elect('proclaim', ''));
+add('proclaim-bad-body', elect('proclaim', '{"leader":'), elect('proclaim', { leader: 'x', value: K('x') }), elect('proclaim', { leader: { rev: 'abc' }, value: K('x') }));
+add('observe-leader', { ...elect('observe', { name: K('cc/elect') }), streamMs: STREAM_MS });
+add('observe-no-leader', { ...elect('observe', { name: K('cc/none') }), streamMs: STREAM_MS });
+add('observe-bad-body', { ...elect('observe', '{"name":'), streamMs: STREAM_MS }, { ...elect('observe', { name: '@@@' }), streamMs: STREAM_MS });
+add('campaign-lease-not-found', elect('campaign', { name: K('cc/elect'), lease: '6999', value: K('x') }));
+add('campaign-bad-body', elect('campaign', '{"name":'), elect('campaign', { name: K('cc/elect'), lease: 'abc' }), elect('campaign', { name: K('cc/elect'), lease: '6000', value: '@@@' }));
+addN('campaign-waiter-gives-up', 'another session waits behind the leader: no answer; the client hangs up', { ...elect('campaign', { name: K('cc/elect'), lease: '6001', value: K('w') }), streamMs: STREAM_MS });
+addC({ name: 'campaign-waiter-key-gone', note: "the waiter's key was put, then deleted when its client went", waitMs: GONE_MS, requests: [under('cc/elect')] });
+add('campaign-v3beta-same-lease', elect('campaign', { name: K('cc/elect'), lease: '6000', value: K('v4') }, '/v3beta'));
+add('resign-wrong-rev', elect('resign', { leader: { name: K('cc/elect'), key: sessionK('cc/elect', 6000), rev: '1', lease: '6000' } }), under('cc/elect'));
+add('resign-no-leader-field', elect('resign', {}), elect('resign', ''), elect('resign', '{"leader":'));
+add('resign-leader', elect('resign', { leader: { name: K('cc/elect'), key: sessionK('cc/elect', 6000), rev: '$REV', lease: '6000' } }), elect('leader', { name: K('cc/elect') }), under('cc/elect'));
+add('resign-again', elect('resign', { leader: { name: K('cc/elect'), key: sessionK('cc/elect', 6000), rev: '$REV', lease: '6000' } }, '/v3beta'));
+add('observe-after-resign', { ...elect('observe', { name: K('cc/elect') }), streamMs: STREAM_MS });
+addC({
+  name: 'campaign-lease-zero',
+  note: 'a granted 60 s lease: its id (in the key and the lease) masked; revoked before it could expire',
+  mask: ['key', 'lease', 'ID', 'TTL'],
+  requests: [elect('campaign', { name: K('cc/elect-z'), value: K('z') }), post('/v3/lease/timetolive', { ID: '$LEASE' }), revokeLearned, under('cc/elect-z')],
+});
+addC({ name: 'campaign-empty-body', mask: ['key', 'lease'], requests: [elect('campaign', ''), elect('leader', ''), revokeLearned, elect('leader', '')] });
 
 export default cases;
 

@@ -40,22 +40,36 @@ export function send(baseUrl: string, req: CaseRequest, timeoutMs = 30_000): Pro
   const body = req.body === undefined ? undefined : Buffer.from(req.body, 'utf8');
   if (body !== undefined) headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
+    let res: http.IncomingMessage | undefined;
+    const chunks: Buffer[] = [];
+    const answer = (): RecordedResponse => ({
+      status: res?.statusCode ?? 0,
+      headers: res ? pick(res.headers, comparedHeader) : {},
+      infoHeaders: res ? pick(res.headers, (n) => (INFO_HEADERS as readonly string[]).includes(n)) : {},
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
     const r = http.request(
       { host: url.hostname, port: url.port, path: url.pathname + url.search, method: req.method, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: pick(res.headers, comparedHeader),
-            infoHeaders: pick(res.headers, (n) => (INFO_HEADERS as readonly string[]).includes(n)),
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
+      (incoming) => {
+        res = incoming;
+        incoming.on('data', (c: Buffer) => chunks.push(c));
+        incoming.on('end', () => {
+          clearTimeout(streamTimer);
+          resolve(answer());
+        });
+        incoming.on('error', reject);
       },
     );
+    // A stream that never ends by itself (observe), or a request that waits (a contended lock):
+    // keep what arrived within streamMs, then hang up as a client giving up would. No answer at
+    // all is status 0.
+    const streamTimer =
+      req.streamMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            resolve(answer());
+            r.destroy();
+          }, req.streamMs);
     r.setTimeout(timeoutMs, () => r.destroy(new Error(`timeout after ${timeoutMs} ms: ${req.method} ${req.path}`)));
     r.on('error', reject);
     if (body !== undefined) r.write(body);
@@ -64,8 +78,8 @@ export function send(baseUrl: string, req: CaseRequest, timeoutMs = 30_000): Pro
 }
 
 /** What a golden file says about the request (huge bodies are abbreviated). */
-export function describeRequest(req: CaseRequest): { method: string; path: string; to?: string; headers?: Record<string, string>; body?: string; bodyLength?: number } {
-  const out: { method: string; path: string; to?: string; headers?: Record<string, string>; body?: string; bodyLength?: number } = { method: req.method, path: req.path };
+export function describeRequest(req: CaseRequest): { method: string; path: string; to?: string; headers?: Record<string, string>; body?: string; bodyLength?: number; streamMs?: number } {
+  const out: { method: string; path: string; to?: string; headers?: Record<string, string>; body?: string; bodyLength?: number; streamMs?: number } = { method: req.method, path: req.path };
   if (req.to) out.to = req.to;
   if (req.headers) out.headers = req.headers;
   if (req.body !== undefined) {
@@ -74,6 +88,7 @@ export function describeRequest(req: CaseRequest): { method: string; path: strin
       out.bodyLength = Buffer.byteLength(req.body);
     } else out.body = req.body;
   }
+  if (req.streamMs !== undefined) out.streamMs = req.streamMs;
   return out;
 }
 
@@ -90,18 +105,34 @@ export interface GoldenFile {
   requests: GoldenExchange[];
 }
 
-/** The request with $SELF, $ADDED and $PEER_URL replaced by this run's values. */
+/** The request with $SELF, $ADDED, $PEER_URL, $LEASE, $KEY and $REV replaced by this run's values. */
 export function substitute(req: CaseRequest, vars: RunVars): CaseRequest {
   if (req.body === undefined || !req.body.includes('$')) return req;
-  const body = req.body.replace(/\$(SELF|ADDED|PEER_URL|FOLLOWER)\b/g, (m, name: keyof RunVars) => vars[name] ?? m);
+  const body = req.body.replace(/\$(SELF|ADDED|PEER_URL|FOLLOWER|LEASE|KEY|REV)\b/g, (m, name: keyof RunVars) => vars[name] ?? m);
   return { ...req, body };
 }
 
-/** Picks up the run-time values an answer reveals: the member's own id, a member just added. */
-function learn(vars: RunVars, body: string): void {
+/**
+ * Picks up the run-time values an answer reveals: the member's own id, a member just added, and
+ * the lease, key and revision a lock or campaign answered (a lease of 0 makes the member grant one
+ * with an id of its choosing; later requests unlock, resign or revoke it by these).
+ */
+function learn(vars: RunVars, path: string, body: string): void {
   vars.SELF ??= /"member_id":"(\d+)"/.exec(body)?.[1];
   const added = /"member":\{"ID":"(\d+)"/.exec(body)?.[1];
   if (added) vars.ADDED = added;
+  if (path.endsWith('/lock/lock')) {
+    const key = /^\{"header":\{[^}]*\},"key":"([^"]*)"\}$/.exec(body)?.[1];
+    if (key === undefined) return;
+    // clientv3's lock key is name/<lease id in hex>.
+    const hex = /\/([0-9a-f]+)$/.exec(Buffer.from(key, 'base64').toString('latin1'))?.[1];
+    Object.assign(vars, { KEY: key, LEASE: hex ? BigInt('0x' + hex).toString() : undefined, REV: undefined });
+  } else if (path.endsWith('/election/campaign')) {
+    const leader = /"leader":(\{[^}]*\})/.exec(body)?.[1];
+    if (leader === undefined) return;
+    const l = JSON.parse(leader) as { key?: string; rev?: string; lease?: string };
+    Object.assign(vars, { KEY: l.key, LEASE: l.lease, REV: l.rev });
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,7 +159,7 @@ export async function runCase(
   for (const req of c.requests) {
     const url = typeof target === 'string' ? target : await target(req, vars);
     const response = await send(url, substitute(req, vars));
-    learn(vars, response.body);
+    learn(vars, req.path, response.body);
     out.push({ request: describeRequest(req), response, ...(c.members ? { vars: { ...vars } } : {}) });
   }
   return out;

@@ -27,6 +27,10 @@ export interface RunVars {
   CLIENT_URL?: string;
   /** In the cluster suite: the id of the member a request is sent to as 'follower'. */
   FOLLOWER?: string;
+  /** The lease (decimal), key (base64) and, for a campaign, rev the last lock or campaign answered. */
+  LEASE?: string;
+  KEY?: string;
+  REV?: string;
 }
 
 export interface NormaliseOptions {

@@ -101,6 +101,11 @@ class ObserveStream implements ObserveSink {
     this.close();
   }
 
+  /** The client went away, perhaps before anything was written. */
+  abandon(): void {
+    this.finish();
+  }
+
   private close(): void {
     const sink = this.started;
     this.finish();
@@ -166,9 +171,18 @@ export function observeRoutes(app: Hono, g: GatewayContext, elections: ElectionS
       }
       throw viaClient(err);
     }
-    void stream.started;
     const outgoing = nodeEnv(c)?.outgoing;
-    if (outgoing) outgoing.once('finish', () => closeWhenSent(outgoing));
+    if (outgoing) {
+      // etcd's gateway sends a stream's headers with its first message: observing a name without a
+      // leader answers nothing at all until one is elected (etcd 3.4.23, golden case
+      // observe-no-leader). So the response may not have begun when the client goes: that too
+      // ends the observer.
+      outgoing.once('close', () => stream.abandon());
+      outgoing.once('finish', () => closeWhenSent(outgoing));
+    } else {
+      // A Web Response carries its headers as soon as it is returned.
+      void stream.started;
+    }
     return web ? new Response(web.stream, { status: 200, headers }) : RESPONSE_ALREADY_SENT;
   };
 
