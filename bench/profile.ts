@@ -1,4 +1,4 @@
-// npm run bench:profile [-- --members 3 --workload put --seconds 10]
+// npm run bench:profile [-- --members 3 --workload put --seconds 10 --store postgres|pglite]
 // Runs one workload against edgecd with V8's CPU profiler on every member and prints, per member,
 // the functions that took the most self time (profiles stay in the directory it names).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ function topSelf(file: string, n: number): string[] {
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'edgecd-prof-'));
   process.env.EDGECD_NODE_ARGS = `--cpu-prof --cpu-prof-dir=${dir}`;
-  const t = await startEdgecdTarget(Number(arg('members', '3')));
+  const t = await startEdgecdTarget(Number(arg('members', '3')), arg('store', 'postgres') as 'postgres' | 'pglite');
   delete process.env.EDGECD_NODE_ARGS;
   try {
     await preload(t.urls[0]);

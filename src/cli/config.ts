@@ -10,6 +10,10 @@ export interface Config {
   advertiseClientUrls: string[];
   listenPeerUrls: string[];
   listenMetricsUrls: string[];
+  /** --join: client URLs of a running cluster to join when the database is empty. */
+  join: string[];
+  /** --remove-vanished-members-after, in ms (0: off). */
+  removeVanishedAfterMs: number;
   initialAdvertisePeerUrls: string[];
   initialCluster: string;
   initialClusterState: 'new' | 'existing';
@@ -22,6 +26,7 @@ export interface Config {
   initialCorruptCheck: boolean;
   corruptCheckTimeMs: number;
   strictReconfigCheck: boolean;
+  maxLearners: number;
   snapshotCount: number;
   logWrites: number;
   maxRequestBytes: number;
@@ -107,6 +112,9 @@ export function toConfig(v: FlagValues): Config {
     quotaBackendBytes: positive('quota-backend-bytes'),
     initialCorruptCheck: v['experimental-initial-corrupt-check'] as boolean,
     strictReconfigCheck: v['strict-reconfig-check'] as boolean,
+    maxLearners: v['experimental-max-learners'] as number,
+    join: (v['join'] as string).split(',').map((u) => u.trim()).filter(Boolean),
+    removeVanishedAfterMs: (v['remove-vanished-members-after'] as number) * 1000,
     corruptCheckTimeMs: (v['experimental-corrupt-check-time'] as string) === '0' ? 0 : parseDuration('experimental-corrupt-check-time', v['experimental-corrupt-check-time'] as string),
     autoCompaction: autoCompactionOf(v['auto-compaction-mode'] as string, v['auto-compaction-retention'] as string),
     snapshotCount: positive('snapshot-count'),
@@ -150,6 +158,11 @@ export function toConfig(v: FlagValues): Config {
   if (cfg.electionTimeoutMs < 5 * cfg.heartbeatIntervalMs) {
     throw new FlagError(`--election-timeout[${cfg.electionTimeoutMs}ms] should be at least 5 times as --heartbeat-interval[${cfg.heartbeatIntervalMs}ms]`);
   }
+  for (const u of cfg.join) {
+    if (!/^https?:\/\/[^/]+/.test(u)) throw new FlagError(`invalid URL "${u}" for --join: want http:// or https://`);
+  }
+  if (cfg.maxLearners < 1) throw new FlagError('--experimental-max-learners must be at least 1');
+  if (cfg.removeVanishedAfterMs < 0) throw new FlagError('--remove-vanished-members-after must be 0 or more seconds');
   for (const u of cfg.listenMetricsUrls) {
     if (!/^https?:\/\/[^/]+/.test(u)) throw new FlagError(`invalid URL "${u}" for --listen-metrics-urls: want http:// or https://`);
   }

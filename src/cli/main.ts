@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
 import { snapshotCommand } from './snapshot.ts';
+import { joinCluster } from './join.ts';
 import { createLogger } from '../logging/logger.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -65,6 +66,19 @@ async function main(): Promise<void> {
       initialCorruptCheck: cfg.initialCorruptCheck,
       corruptCheckTimeMs: cfg.corruptCheckTimeMs,
       strictReconfigCheck: cfg.strictReconfigCheck,
+      maxLearners: cfg.maxLearners,
+      removeVanishedAfterMs: cfg.removeVanishedAfterMs,
+      join: cfg.join.length
+        ? () =>
+            joinCluster({
+              join: cfg.join,
+              selfName: cfg.name,
+              selfPeerUrls: cfg.initialAdvertisePeerUrls,
+              selfClientUrls: [...cfg.advertiseClientUrls, ...cfg.listenClientUrls],
+              timeoutMs: 60_000,
+              log: (msg) => log.info(msg),
+            })
+        : undefined,
       authToken: cfg.authToken,
       authTokenTtlMs: cfg.authTokenTtlMs,
       bcryptCost: cfg.bcryptCost,

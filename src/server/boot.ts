@@ -14,6 +14,8 @@ import { Metrics } from '../metrics/metrics.ts';
 import { ETCD_VERSION } from '../version.ts';
 import { openDatabase } from './database.ts';
 import type { WatchableStore } from '../mvcc/watchable-store.ts';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { type HostLookup, peerHostName, VanishedMembers } from './vanished-members.ts';
 import { createWatchStore } from './watch-history.ts';
 import { Member } from './member.ts';
 import { AlarmAction } from './alarms.ts';
@@ -31,6 +33,13 @@ export interface BootOptions {
   databaseUrl: string;
   initialCluster: string;
   initialClusterState: 'new' | 'existing';
+  /**
+   * For a member whose database holds no member yet: finds its place in a running cluster (or
+   * that there is none) and answers the --initial-cluster and state to start with (--join).
+   */
+  join?: () => Promise<{ initialCluster: string; state: 'new' | 'existing' }>;
+  /** The leader removes a member whose peer host name has not resolved for this long (0: never). */
+  removeVanishedAfterMs?: number;
   initialClusterToken: string;
   initialAdvertisePeerUrls: string[];
   advertiseClientUrls: string[];
@@ -58,6 +67,8 @@ export interface BootOptions {
   peerFaultsFile?: string;
   /** --strict-reconfig-check (default true): refuse membership changes that could cost the quorum. */
   strictReconfigCheck?: boolean;
+  /** --experimental-max-learners: most learners at once (default 1, as etcd). */
+  maxLearners?: number;
 }
 
 export interface Booted {
@@ -134,11 +145,12 @@ async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identit
 }
 
 /** Opens the member's database (its Postgres, or embedded PGlite under the data dir), recovers, and wires the transport. */
-export async function bootMember(o: BootOptions): Promise<Booted> {
+export async function bootMember(opts: BootOptions): Promise<Booted> {
+  let o = opts;
   const log = o.log ?? silentLogger;
   const auth = authTokenOptions(o.authToken);
   // Flags are checked before anything is created: a wrong --initial-cluster leaves no database behind.
-  if (o.initialClusterState === 'new') newClusterIdentity(o);
+  if (o.initialClusterState === 'new' && !o.join) newClusterIdentity(o);
   const db = await openDatabase(o.dataDir, o.databaseUrl, log);
   const embedded = db.embedded;
   try {
@@ -146,6 +158,10 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
     const known = await store.state.getMeta('member_id');
     let identity: Identity | undefined;
     const peerHttp = new PeerHttp(o.peerTls, o.peerFaultsFile ? new PeerFaults(o.peerFaultsFile) : undefined);
+    if (!known && o.join) {
+      const j = await o.join();
+      o = { ...o, initialCluster: j.initialCluster, initialClusterState: j.state };
+    }
     if (!known) identity = o.initialClusterState === 'new' ? newClusterIdentity(o) : await joiningIdentity(o, peerHttp);
     if (identity?.initialMembers && identity.initialMembers.length > 1) await refuseIfBootstrapped(o, identity.self, peerHttp);
     let member: Member | undefined;
@@ -188,6 +204,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       bcryptCost: o.bcryptCost,
       promoteOnLeader: (id) => promoteOnLeader(member!, peerHttp, id),
       strictReconfigCheck: o.strictReconfigCheck ?? true,
+      maxLearners: o.maxLearners,
       peerActiveSince: (id) => transport.activeSince(nodeIdOf(id)),
       metrics,
       log,
@@ -233,6 +250,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
         })
       : undefined;
     corruption?.start();
+    const janitor = o.removeVanishedAfterMs ? startVanishedJanitor(m, o.removeVanishedAfterMs, log) : undefined;
     void publishWhenLed(m, o.name, o.advertiseClientUrls);
     return {
       member: m,
@@ -244,6 +262,7 @@ export async function bootMember(o: BootOptions): Promise<Booted> {
       handOver: () => handOver(m),
       async close() {
         clearInterval(prober);
+        if (janitor) clearInterval(janitor);
         corruption?.stop();
         await m.close();
         transport.close();
@@ -294,3 +313,48 @@ export function authTokenOptions(value = 'jwt'): { flag?: AuthTokenFlag; keyFile
   return { flag, keyFiles: { privateKey: read(flag.privKeyPath), publicKey: read(flag.pubKeyPath) } };
 }
 export { autoTlsCertificate } from './auto-tls.ts';
+
+/** What DNS says of a host name now. */
+async function lookupHost(host: string): Promise<HostLookup> {
+  try {
+    await dnsLookup(host);
+    return 'found';
+  } catch (err) {
+    return (err as { code?: string }).code === 'ENOTFOUND' ? 'gone' : 'unknown';
+  }
+}
+
+/**
+ * --remove-vanished-members-after: the leader looks up every member's peer host name and removes
+ * one that stayed gone for the whole grace period (etcd's reconfiguration checks still apply).
+ */
+function startVanishedJanitor(m: Member, graceMs: number, log: Logger): NodeJS.Timeout {
+  const vanished = new VanishedMembers(graceMs);
+  let busy = false;
+  const t = setInterval(async () => {
+    if (busy || !m.isLeader) return;
+    busy = true;
+    try {
+      const members = [...m.members.values()];
+      const lookups = new Map<bigint, HostLookup>();
+      await Promise.all(
+        members.map(async (mm) => {
+          const host = peerHostName(mm);
+          lookups.set(mm.id, host ? await lookupHost(host) : 'found');
+        }),
+      );
+      for (const id of vanished.observe(members, m.memberId, lookups, Date.now())) {
+        try {
+          await m.cluster.removeVanished(id);
+          log.warn({ 'removed-member-id': id.toString(16), 'gone-for-s': Math.round(graceMs / 1000) }, 'removed a member whose host name no longer resolves');
+        } catch (err) {
+          log.warn({ 'member-id': id.toString(16), error: (err as Error).message }, 'could not remove a vanished member');
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  }, Math.min(30_000, Math.max(1000, graceMs / 4)));
+  t.unref();
+  return t;
+}

@@ -69,6 +69,12 @@ export class ClusterService {
     return this.o.membership.remove(id);
   }
 
+  /** The member itself removes a member whose machine is gone (--remove-vanished-members-after): no caller to check, etcd's safety checks still apply. */
+  async removeVanished(id: bigint): Promise<MemberRow[]> {
+    this.check(() => mayRemoveMember(this.view(), id));
+    return this.o.membership.remove(id);
+  }
+
   async update(id: bigint, peerUrls: string[], ai: AuthInfo): Promise<MemberRow[]> {
     this.o.auth.checkAdmin(ai);
     return this.o.membership.update(id, peerUrls);

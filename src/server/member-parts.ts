@@ -73,6 +73,8 @@ export interface MemberOptions {
   promoteOnLeader?: (id: bigint) => Promise<void>;
   /** --strict-reconfig-check (default true): etcd's checks before a membership change. */
   strictReconfigCheck?: boolean;
+  /** --experimental-max-learners (default 1). */
+  maxLearners?: number;
   /**
    * Since when (ms, on the clock) the transport has been exchanging messages with a peer, 0 when
    * it is not (etcd's ActiveSince). Absent (no transport): every peer counts as down.
@@ -176,6 +178,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     isLeader,
     changed: o.onMembers,
     record: (op) => lane.memberOp(op),
+    maxLearners: o.maxLearners,
   });
   const applier: Applier = new Applier({ kv: kvCtx, auth: authStore, tokens: () => auth.tokens, alarms, lessor, lane, membership, proposals, clock, applyConfChange: (cc, index) => h.raft().applyConfChange(cc, index), log });
   const leases = new LeaseDuties({

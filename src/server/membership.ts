@@ -16,6 +16,8 @@ export interface MembershipOptions {
   changed?: (members: MemberRow[]) => void;
   /** Applied changes go to the database with the rest of the applied state. */
   record(op: MemberOp): void;
+  /** Most learners at once (etcd 3.5's --experimental-max-learners; 3.4 allows 1). */
+  maxLearners?: number;
 }
 
 const encoder = new TextEncoder();
@@ -52,7 +54,7 @@ export class Membership {
       if (m.id === id) throw Errors.memberExist();
       if (m.peerUrls.some((u) => peerUrls.includes(u))) throw Errors.peerURLExist();
     }
-    if (isLearner && [...this.members.values()].filter((m) => m.isLearner).length >= 1) throw Errors.tooManyLearners();
+    if (isLearner && [...this.members.values()].filter((m) => m.isLearner).length >= (this.o.maxLearners ?? 1)) throw Errors.tooManyLearners();
     const context = encoder.encode(JSON.stringify({ name: '', peerUrls, clientUrls: [] }));
     return (await this.o.proposeConfChange({ type: isLearner ? 'addLearner' : 'addNode', nodeId: nodeIdOf(id), context })).resp;
   }
