@@ -24,6 +24,9 @@ test('--join: a new machine adds itself as a learner and catches up; restarted, 
       count = (await post(b.url, '/v3/kv/range', { key: b64('k'), range_end: b64('l'), serializable: true, count_only: true })).json.count ?? '0';
     }
     assert.equal(count, '20', 'the learner holds every key');
+    const viaLearner = await post(b.url, '/v3/kv/put', { key: b64('from-b'), value: b64('1') });
+    assert.equal(viaLearner.status, 200, `a write sent to the learner reaches the leader: ${JSON.stringify(viaLearner.json)}`);
+    assert.equal((await post(a.url, '/v3/kv/range', { key: b64('from-b') })).json.count, '1');
 
     // Restarted with the same flags it has data: --join is not asked again, nothing is added.
     b = await b.restart();
