@@ -157,6 +157,28 @@ test('a holder SIGKILLed: the next waiter is served once its lease expires, not 
   await post(m.url, '/v3/lock/unlock', { key: got.key });
 });
 
+test('?encoding=text: names, keys and values as plain strings on lock, campaign, leader and observe', async () => {
+  const text = async (route: string, body: unknown) => {
+    const r = await fetch(`${m.url}${route}?encoding=text`, { method: 'POST', body: JSON.stringify(body) });
+    return { status: r.status, json: (await r.json()) as any };
+  };
+  const lease = await grant(30);
+  const hex = BigInt(lease).toString(16);
+  const l = await text('/v3/lock/lock', { name: 'jobs ✓', lease });
+  assert.deepEqual([l.status, l.json.key], [200, `jobs ✓/${hex}`]);
+  assert.equal((await text('/v3/lock/unlock', { key: l.json.key })).status, 200);
+  const c = await text('/v3/election/campaign', { name: 'db', lease, value: '{"addr":"10.0.0.1"}' });
+  assert.deepEqual([c.json.leader.name, c.json.leader.key], ['db', `db/${hex}`]);
+  const leader = await text('/v3/election/leader', { name: 'db' });
+  assert.equal(leader.json.kv.value, '{"addr":"10.0.0.1"}');
+  const obs = await fetch(`${m.url}/v3/election/observe?encoding=text`, { method: 'POST', body: JSON.stringify({ name: 'db' }), signal: AbortSignal.timeout(5000) });
+  const reader = obs.body!.getReader();
+  const first = await reader.read();
+  assert.equal(JSON.parse(Buffer.from(first.value as Uint8Array).toString()).result.kv.key, `db/${hex}`);
+  await reader.cancel();
+  assert.equal((await text('/v3/election/resign', { leader: c.json.leader })).status, 200);
+});
+
 // Last: it turns auth on for this member.
 test('with auth on, locks, campaigns and observers act as the caller: allowed on its prefix, refused elsewhere with etcd code 2', async () => {
   const call = async (route: string, body: unknown, token?: string) => {
