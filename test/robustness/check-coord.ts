@@ -36,7 +36,8 @@ import { eventText, type Reference } from './reference.ts';
  * - observers: each stream's lines are the history's leader changes (a new leader key, or a new
  *   value of the leader), in order, none skipped: the first line is the leader at its header
  *   revision, each next line is the next change; a stream opened after another one ended never
- *   starts before what was already seen; a stream still open at the end saw the last change.
+ *   starts before what was already seen; an SSE stream resumed with Last-Event-ID goes on with
+ *   the first change after it; a stream still open at the end saw the last change.
  */
 
 export interface CoordStats {
@@ -448,7 +449,18 @@ export function checkElections(history: History, el: ElectionHistory, ref: Refer
       for (const [li, l] of s.lines.entries()) {
         if (l.rev > final) break;
         stats.observedEvents++;
-        if (li === 0) {
+        if (li === 0 && s.resumeAfter !== undefined) {
+          // Resumed after its last event id: the stream goes on with the next change, on any member.
+          const next = G.findIndex((g) => g.rev > s.resumeAfter!);
+          if (!same(l, G[next]) || G[next].rev !== l.rev) {
+            const at = idx.get(`${l.key}@${l.mod}`);
+            bad(
+              at !== undefined && at > next ? 'observer skipped a change' : 'observer line not in history',
+              `session ${si} (m${s.member}) resumed after revision ${s.resumeAfter} with ${show(l)}, but the next leader change is ${G[next] ? `${G[next].key}=${G[next].value} c${G[next].create} m${G[next].mod} at ${G[next].rev}` : '(none)'}`,
+            );
+          }
+          pos = idx.get(`${l.key}@${l.mod}`) ?? next;
+        } else if (li === 0) {
           if (l.rev < seen) bad('observer went back', `session ${si} (m${s.member}) started at revision ${l.rev}, before revision ${seen} that an earlier session had already shown`, [show(l)]);
           const now = q.at(l.rev).leader;
           if (!same(l, now)) {

@@ -16,10 +16,11 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
  * Starts a cluster on loopback (each member on its own database of the machine's Postgres, see
  * EDGECD_TEST_PG_URL), runs the clients and injects faults for the given minutes, then checks
  * the history and prints a summary: operations, faults injected, anomalies found. Exits 1 when
- * there is an anomaly. --lock-clients and --election-clients add the lock workload (lock, writes
- * fenced by the lock key's create revision, unlock) and the election workload (campaign, proclaim,
- * resign, observers on several members), checked by check-coord.ts. The same seed draws the same faults and the same operations (timing, and
- * so the interleaving, differs from run to run).
+ * there is an anomaly. The same seed draws the same faults and the same operations (timing, and
+ * so the interleaving, differs from run to run). --lock-clients and --election-clients add the
+ * lock workload (lock, writes fenced by the lock key's create revision, unlock) and the election
+ * workload (campaign, proclaim, resign; --observers streams on several members), both checked by
+ * check-coord.ts; neither runs with --auth.
  */
 
 function args(): Record<string, string> {

@@ -312,3 +312,19 @@ test('coordination checker: writes nobody asked for under the lock, the fence ke
   assert.match(t, /election write nobody asked for .*: 22 PUT elect\/e\/99=nobody/);
   assert.match(t, /lock key lock\/m\/77 was created, but no lock request made it/);
 });
+
+test('coordination checker: an SSE observer resumed with Last-Event-ID must go on with the next change', () => {
+  const h = cleanHistory();
+  const all = h.elections!.observers[1].sessions[0].lines;
+  h.elections!.observers[1].sessions = [
+    { member: 2, via: 'sse', call: 139, end: 156, endReason: 'dropped by harness', lines: all.slice(0, 2) },
+    // Resumed on another member after the last id it had (15): the leader change at 16 comes next.
+    { member: 0, via: 'sse', resumeAfter: 15, call: 160, endReason: 'harness stopped', lines: all.slice(2) },
+  ];
+  let r = checkHistory(h);
+  assert.deepEqual(r.anomalies, [], text(r.anomalies));
+  // Resumed, but it starts again with the leader of now: the change at 16 is lost.
+  h.elections!.observers[1].sessions[1].lines = all.slice(3);
+  r = checkHistory(h);
+  assert.match(text(r.anomalies), /observer 1: session 1 \(m0\) resumed after revision 15 with elect\/e\/15=e1-1 .* but the next leader change is elect\/e\/15=e1-0 c14 m14 at 16/);
+});

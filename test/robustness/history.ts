@@ -223,6 +223,10 @@ export interface ObservedLeader {
 
 export interface ObserveSession {
   member: number;
+  /** 'sse': GET /v3/election/observe/sse, resumed with Last-Event-ID; else the gateway stream. */
+  via?: 'sse';
+  /** SSE: the Last-Event-ID sent (the stream must go on right after it). */
+  resumeAfter?: number;
   call: number;
   end?: number;
   endReason?: string;

@@ -29,7 +29,8 @@ import {
  * proclaim a few values while leader, then resign, or stop renewing and let the lease expire (now
  * and then after proclaiming once more past its TTL: refused). Observers stream
  * /v3/election/observe on members picked at random and reconnect elsewhere when a stream ends,
- * goes quiet, or the harness drops it.
+ * goes quiet, or the harness drops it; every second observer uses the SSE route and resumes after
+ * its Last-Event-ID, so it must go on exactly where it was.
  */
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -302,15 +303,107 @@ export class CoordinationWorkload {
   private observer(id: number, rng: Rng): Promise<void> {
     const rec: ObserverRecord = { id, sessions: [] };
     this.elections.observers.push(rec);
+    // Every second observer uses Server-Sent Events and resumes with Last-Event-ID.
+    const sse = id % 2 === 1;
     return (async () => {
+      let lastId = '';
       while (!this.stopped) {
         const s: ObserveSession = { member: this.pickMember(rng), call: this.now(), lines: [] };
+        if (sse) {
+          s.via = 'sse';
+          if (lastId) s.resumeAfter = Number(lastId);
+        }
         rec.sessions.push(s);
         const lifetime = rng.chance(0.5) ? 2000 + rng.int(15_000) : Infinity;
-        await this.observeStream(s, lifetime);
+        if (sse) lastId = await this.sseObserveStream(s, lastId, lifetime);
+        else await this.observeStream(s, lifetime);
         if (!this.stopped) await sleep(100 + rng.int(300));
       }
     })();
+  }
+
+  /** One SSE observe connection; answers the last event id it got (the resume point; '' to start afresh). */
+  private sseObserveStream(s: ObserveSession, lastEventId: string, lifetimeMs: number): Promise<string> {
+    const q = new URLSearchParams({ name: b64(ELECTION_NAME), heartbeat: '1000' });
+    const u = new URL(`/v3/election/observe/sse?${q}`, this.cluster.members[s.member].url);
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (lastEventId) headers['last-event-id'] = lastEventId;
+    return new Promise<string>((resolve) => {
+      let done = false;
+      let id = lastEventId;
+      let idle: NodeJS.Timeout | undefined;
+      let life: NodeJS.Timeout | undefined;
+      const finish = (reason: string) => {
+        if (done) return;
+        done = true;
+        s.end = this.now();
+        s.endReason = reason;
+        clearTimeout(idle);
+        clearTimeout(life);
+        this.streams.delete(handle);
+        req.destroy();
+        resolve(id);
+      };
+      const handle = { close: (reason: string) => finish(reason) };
+      this.streams.add(handle);
+      // Heartbeats come every second: a stream quiet for 5 s is a paused or cut-off member.
+      const touch = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => finish('idle'), 5000);
+      };
+      if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
+      const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers, agent: false }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          finish(`status ${res.statusCode}`);
+          return;
+        }
+        res.setEncoding('utf8');
+        let buf = '';
+        let data: string[] = [];
+        let event = '';
+        let idBuf = id;
+        res.on('data', (chunk: string) => {
+          touch();
+          buf += chunk;
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (line === '') {
+              // A message is complete: its id counts only now (as an EventSource does).
+              if (event === 'compacted') {
+                // The resume point is gone: start afresh with the leader of now.
+                id = '';
+                finish('compacted');
+                return;
+              }
+              if (data.length && event === '') {
+                const r = JSON.parse(data.join('\n'));
+                const kv = r.kv ?? {};
+                s.lines.push({ rev: Number(r.header?.revision ?? 0), key: unb64(kv.key), create: Number(kv.create_revision ?? 0), mod: Number(kv.mod_revision ?? 0), value: unb64(kv.value) });
+              }
+              id = idBuf;
+              data = [];
+              event = '';
+              continue;
+            }
+            if (line.startsWith(':')) continue;
+            const c = line.indexOf(':');
+            const field = c < 0 ? line : line.slice(0, c);
+            let value = c < 0 ? '' : line.slice(c + 1);
+            if (value.startsWith(' ')) value = value.slice(1);
+            if (field === 'data') data.push(value);
+            else if (field === 'event') event = value;
+            else if (field === 'id') idBuf = value;
+          }
+        });
+        res.on('end', () => finish('stream ended'));
+        res.on('error', () => finish('stream error'));
+      });
+      req.on('error', (err) => finish(`request error: ${err.message}`));
+      touch();
+    });
   }
 
   private observeStream(s: ObserveSession, lifetimeMs: number): Promise<void> {
