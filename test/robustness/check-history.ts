@@ -1,5 +1,5 @@
 import { describeOp, type Anomaly } from './check-registers.ts';
-import { LEASE_PREFIX, REGISTER_PREFIX, type History, type KvOp, type Value, AUTH_PROBE_PREFIXES } from './history.ts';
+import { LEASE_PREFIX, REGISTER_PREFIX, type History, type KvOp, type Value, AUTH_PROBE_PREFIXES, COORDINATION_PREFIXES } from './history.ts';
 import { eventText, Reference } from './reference.ts';
 
 /**
@@ -123,6 +123,8 @@ export function checkRevisions(history: History, ref: Reference): Anomaly[] {
   const deleteEvents = new Map<string, number>();
   for (const e of ref.events) {
     if (AUTH_PROBE_PREFIXES.some((p) => e.key.startsWith(p))) continue;
+    // Locks' and elections' keys are written by the members themselves (and checked in check-coord.ts).
+    if (COORDINATION_PREFIXES.some((p) => e.key.startsWith(p))) continue;
     if (e.type === 'PUT') {
       const w = written.get(e.value);
       if (!w || w.key !== e.key) anomalies.push({ checker: 'revisions', key: e.key, message: `phantom write: ${eventText(e)} was never asked for` });

@@ -16,7 +16,7 @@ import { LEASE_PREFIX, type History, type KvOp, type Value } from './history.ts'
  */
 
 export interface Anomaly {
-  checker: 'linearizability' | 'revisions' | 'watch' | 'durability' | 'leases' | 'agreement' | 'harness' | 'auth';
+  checker: 'linearizability' | 'revisions' | 'watch' | 'durability' | 'leases' | 'agreement' | 'harness' | 'auth' | 'locks' | 'elections';
   key?: string;
   message: string;
   details?: string[];

@@ -1,3 +1,4 @@
+import { checkCoordination, emptyCoordStats, type CoordStats } from './check-coord.ts';
 import { checkDurability, checkRevisions, referenceOf } from './check-history.ts';
 import { checkLeases, type LeaseBounds } from './check-leases.ts';
 import { checkRegisters, type Anomaly, type RegisterStats } from './check-registers.ts';
@@ -12,6 +13,8 @@ export interface CheckReport {
   watchEvents: number;
   leaseProbes: number;
   historyEvents: number;
+  /** Locks and elections (zero when those workloads did not run). */
+  coord: CoordStats;
   ms: number;
 }
 
@@ -28,11 +31,15 @@ export function checkHistory(history: History, opts: { maxStepsPerKey?: number; 
   const { ref, anomalies: agree } = referenceOf(history);
   anomalies.push(...agree);
   let watchEvents = 0;
+  let coord = emptyCoordStats();
   if (ref) {
     anomalies.push(...checkRevisions(history, ref));
     const w = checkWatchers(history.watchers, ref);
     anomalies.push(...w.anomalies);
     watchEvents = w.events;
+    const c = checkCoordination(history, ref);
+    anomalies.push(...c.anomalies);
+    coord = c.stats;
   }
   anomalies.push(...checkDurability(history, ref));
   const leases = checkLeases(history, ref, opts.leaseBounds ?? defaultLeaseBounds(history.electionTimeoutMs));
@@ -43,6 +50,7 @@ export function checkHistory(history: History, opts: { maxStepsPerKey?: number; 
     watchEvents,
     leaseProbes: leases.probes,
     historyEvents: ref?.events.length ?? 0,
+    coord,
     ms: performance.now() - t0,
   };
 }

@@ -10,13 +10,17 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
  * npm run robustness -- [--minutes N] [--seed S] [--members 3|5] [--faults kind,kind,...]
  *                       [--clients N] [--keys N] [--lease-clients N] [--lease-ttls MIN,MAX]
  *                       [--snapshot-count N] [--store postgres|pglite] [--auth] [--dir DIR]
+ *                       [--lock-clients N] [--election-clients N] [--observers N]
  * npm run robustness -- --check path/to/history.json    (check a saved history again)
  *
  * Starts a cluster on loopback (each member on its own database of the machine's Postgres, see
  * EDGECD_TEST_PG_URL), runs the clients and injects faults for the given minutes, then checks
  * the history and prints a summary: operations, faults injected, anomalies found. Exits 1 when
  * there is an anomaly. The same seed draws the same faults and the same operations (timing, and
- * so the interleaving, differs from run to run).
+ * so the interleaving, differs from run to run). --lock-clients and --election-clients add the
+ * lock workload (lock, writes fenced by the lock key's create revision, unlock) and the election
+ * workload (campaign, proclaim, resign; --observers streams on several members), both checked by
+ * check-coord.ts; neither runs with --auth.
  */
 
 function args(): Record<string, string> {
@@ -62,6 +66,9 @@ async function main(): Promise<void> {
     snapshotCount: a['snapshot-count'] ? Number(a['snapshot-count']) : undefined,
     store: a.store === 'pglite' ? 'pglite' : undefined,
     auth: a.auth === 'true',
+    lockClients: a['lock-clients'] ? Number(a['lock-clients']) : undefined,
+    electionClients: a['election-clients'] ? Number(a['election-clients']) : undefined,
+    observers: a.observers ? Number(a.observers) : undefined,
     runDir,
   });
   console.log(r.summary);

@@ -8,7 +8,10 @@ import type { History, LeaderChange, WatchEvent } from './history.ts';
 import { DB_FAULTS, FAULT_KINDS, Nemesis, pickFault, type FaultKind } from './nemesis.ts';
 import { parseEvent, Workload } from './workload.ts';
 import { AuthChurn, APP_USER, enableAuth, ROOT_USER, TokenSource } from './auth-client.ts';
-import { LEASE_PREFIX, REGISTER_PREFIX } from './history.ts';
+import { ELECTION_NAME, LEASE_PREFIX, REGISTER_PREFIX } from './history.ts';
+import { CoordinationWorkload } from './workload-coord.ts';
+import { Queue } from './check-coord.ts';
+import { Reference } from './reference.ts';
 
 /**
  * One robustness run: a cluster, the clients, a monitor that follows the leader (and restarts a
@@ -41,6 +44,12 @@ export interface RunOptions {
   store?: 'postgres' | 'pglite';
   /** Auth on (edgecd's default JWTs), with role churn and writes that must be refused (auth-client.ts). */
   auth?: boolean;
+  /** Lock clients: lock, fenced writes, unlock (workload-coord.ts). */
+  lockClients?: number;
+  /** Election clients: campaign, proclaim, resign; plus observers. */
+  electionClients?: number;
+  /** Observe streams (default 2 when there are election clients). */
+  observers?: number;
 }
 
 export interface RunResult {
@@ -94,6 +103,13 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     },
     o.seed,
   );
+  const lockClients = o.lockClients ?? 0;
+  const electionClients = o.electionClients ?? 0;
+  if (o.auth && (lockClients || electionClients)) throw new Error('the lock and election workloads do not run with --auth');
+  const coord =
+    lockClients || electionClients
+      ? new CoordinationWorkload(cluster, { lockClients, electionClients, observers: o.observers, timeoutMs: 4000, waitMs: 15_000 }, o.seed, () => workload.now())
+      : undefined;
   const nemesis = new Nemesis(cluster, () => workload.now(), log);
   const leaderChanges: LeaderChange[] = [];
   let monitoring = true;
@@ -135,6 +151,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   })();
 
   workload.start();
+  coord?.start();
   if (appToken && rootToken) {
     churn = new AuthChurn(urls, rootToken, appToken, () => workload.now());
     churn.start();
@@ -170,7 +187,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   await cluster.healAll();
   for (const m of cluster.members) if (!(await cluster.waitHealthy(m.index, 60_000))) extra.push({ checker: 'harness', message: `m${m.index} not healthy 60 s after the last fault was healed` });
   await churn?.stop();
-  await workload.stopClients();
+  await Promise.all([workload.stopClients(), coord?.stopClients()]);
   const finalRevision = await converge(cluster, 60_000);
   if (finalRevision === undefined) extra.push({ checker: 'agreement', message: 'members did not converge on one revision within 60 s after the faults ended' });
   const rev = finalRevision ?? Math.max(0, ...(await Promise.all(cluster.members.map((_, i) => cluster.status(i)))).map((s) => s?.revision ?? 0));
@@ -197,7 +214,14 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     if (behind.length === 0) break;
     await sleep(250);
   }
-  await workload.stop();
+  // Observers with an open stream must have seen the last leader change.
+  const agreed = finalHistories.find((h) => h !== undefined);
+  if (coord && electionClients && agreed) {
+    const last = new Queue(new Reference(agreed, rev), ELECTION_NAME).changes.pop()?.rev ?? 0;
+    const until = Date.now() + 20_000;
+    while (Date.now() < until && coord.openObservers().some((x) => x.open && x.lastRev !== undefined && x.lastRev < last)) await sleep(250);
+  }
+  await Promise.all([workload.stop(), coord?.stop()]);
   monitoring = false;
   await monitor;
   timeline.end();
@@ -217,6 +241,8 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     finalRevision: rev,
     finalRanges,
     notes,
+    ...(coord && lockClients ? { locks: coord.locks } : {}),
+    ...(coord && electionClients ? { elections: coord.elections } : {}),
   };
   const historyFile = path.join(o.runDir, 'history.json');
   writeFileSync(historyFile, JSON.stringify(history));
@@ -333,6 +359,19 @@ export function summarize(h: History, r: CheckReport, anomalies: Anomaly[], wall
   const sessions = h.watchers.reduce((s, w) => s + w.sessions.length, 0);
   lines.push(`watches: ${h.watchers.length} watchers, ${sessions} streams (resumed ${sessions - h.watchers.length} times), ${r.watchEvents} events checked`);
   lines.push(`leases: ${h.leases.length} granted, ${h.leases.reduce((s, l) => s + l.renewals.length, 0)} keep-alives, ${r.leaseProbes} probes checked`);
+  if (h.locks) {
+    const c = r.coord;
+    const attempts = h.locks.attempts.length;
+    lines.push(
+      `locks: ${attempts} lock requests, ${c.acquisitions} acquisitions answered (${c.acquiredGone} after their key's lease had ended), fenced writes: ${c.fencedOk} succeeded, ${c.fencedRefused} refused by the fence, ${c.fencedUnknown} unknown, ${c.fencedInHistory} in the history; ${c.staleHolders} holders let their lease lapse`,
+    );
+  }
+  if (h.elections) {
+    const c = r.coord;
+    lines.push(
+      `elections: ${h.elections.campaigns.length} campaigns, ${c.leaders} leaders answered, proclaims: ${c.proclaimsOk} succeeded, ${c.proclaimsRefused} refused (not leader); ${c.leaderChanges} leader changes in the history, ${c.observedEvents} observed events over ${c.observerSessions} observe streams`,
+    );
+  }
   lines.push(`faults injected: ${h.faults.length}: ${count(h.faults, (f) => f.kind).map(([k, n]) => `${k} ×${n}`).join(', ')}`);
   lines.push(`leader changes seen: ${Math.max(0, h.leaderChanges.length - 1)}`);
   lines.push(

@@ -141,11 +141,118 @@ export interface History {
   finalRanges?: (Record<string, { value: string; mod: number; create: number; version: number }> | undefined)[];
   /** Members whose storage failed, members that exited unasked, and similar observations. */
   notes: string[];
+  /** The lock workload (--lock-clients), when it ran. */
+  locks?: LockHistory;
+  /** The election workload (--election-clients), when it ran. */
+  elections?: ElectionHistory;
+}
+
+// ---- locks and elections (workload-coord.ts, check-coord.ts) ----
+
+/** A request's timing and outcome: ret undefined when the outcome is unknown (timeout, lost, 5xx). */
+export interface Call {
+  member: number;
+  call: number;
+  ret?: number;
+  /** The answer's header revision. */
+  rev?: number;
+  error?: string;
+}
+
+/** A put of the shared key in a txn whose compare is create_revision(lock key) == create. */
+export interface FencedWrite extends Call {
+  /** Written to the fence key (unique in the run). */
+  value: string;
+  /** Whether the compare held (known only when answered). */
+  ok?: boolean;
+}
+
+/** One POST /v3/lock/lock and what the client did under it. */
+export interface LockAttempt extends Call {
+  client: number;
+  /** Lease in decimal. */
+  lease: string;
+  /** The key the lock answers (name/<lease in hex>). */
+  key: string;
+  /** The key's create revision, read by the client after the answer (0: the key was already gone). */
+  create?: number;
+  /** Header revision of that read. */
+  createRead?: number;
+  /** The client stopped renewing its lease while it held the lock, and went on writing. */
+  stale?: boolean;
+  fenced: FencedWrite[];
+  unlock?: Call;
+}
+
+export interface LockHistory {
+  /** The lock's name; its keys are name + '/' + lease in hex. */
+  name: string;
+  /** The key fenced writes put. */
+  fenceKey: string;
+  attempts: LockAttempt[];
+}
+
+export interface Proclaim extends Call {
+  value: string;
+  /** false: answered "election: not leader". */
+  ok?: boolean;
+}
+
+export interface CampaignAttempt extends Call {
+  client: number;
+  lease: string;
+  value: string;
+  /** The leader key answered. */
+  key?: string;
+  /** Its create revision (leader.rev). */
+  create?: number;
+  /** The client stopped renewing its lease while leader, and went on proclaiming. */
+  stale?: boolean;
+  proclaims: Proclaim[];
+  resign?: Call;
+}
+
+/** One observe line: the leader's key-value and the line's header revision. */
+export interface ObservedLeader {
+  rev: number;
+  key: string;
+  create: number;
+  mod: number;
+  value: string;
+}
+
+export interface ObserveSession {
+  member: number;
+  /** 'sse': GET /v3/election/observe/sse, resumed with Last-Event-ID; else the gateway stream. */
+  via?: 'sse';
+  /** SSE: the Last-Event-ID sent (the stream must go on right after it). */
+  resumeAfter?: number;
+  call: number;
+  end?: number;
+  endReason?: string;
+  lines: ObservedLeader[];
+}
+
+export interface ObserverRecord {
+  id: number;
+  sessions: ObserveSession[];
+}
+
+export interface ElectionHistory {
+  /** The election's name; its keys are name + '/' + lease in hex. */
+  name: string;
+  campaigns: CampaignAttempt[];
+  observers: ObserverRecord[];
 }
 
 export const REGISTER_PREFIX = 'r/';
 export const LEASE_PREFIX = 'l/';
 /** Keys the auth profile's probes write (auth-client.ts checks them; the register checkers skip them). */
 export const AUTH_PROBE_PREFIXES = ['toggle/', 'secret/'];
+/** Keys of the lock and election workloads (check-coord.ts checks them; the register checkers skip them). */
+export const LOCK_NAME = 'lock/m';
+export const FENCE_KEY = 'fence/log';
+export const ELECTION_NAME = 'elect/e';
+export const COORDINATION_PREFIXES = ['lock/', 'fence/', 'elect/'];
 
 export const isWrite = (op: KvOp): boolean => op.kind === 'put' || op.kind === 'delete' || op.kind === 'cas';
