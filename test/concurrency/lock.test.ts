@@ -124,6 +124,19 @@ test('a waiter that goes away leaves no key behind, and the next waiter is not h
   await post(m.url, '/v3/lock/unlock', { key: next.key });
 });
 
+test("a waiter whose lease ends while it waits is told its session expired, not that it holds the lock (etcd 3.5's check)", async () => {
+  const a = await grant(30);
+  const held = await lock('expiring', a);
+  const b = await grant(30);
+  const waiting = fetch(m.url + '/v3/lock/lock', { method: 'POST', body: JSON.stringify({ name: b64('expiring'), lease: b }) });
+  for (let i = 0; i < 50 && (await keysUnder('expiring/')).length < 2; i++) await sleep(50);
+  assert.equal((await post(m.url, '/v3/lease/revoke', { ID: b })).status, 200);
+  await post(m.url, '/v3/lock/unlock', { key: held.key });
+  const r = await waiting;
+  assert.deepEqual([r.status, ((await r.json()) as { error: string }).error], [500, 'mutex: session is expired']);
+  assert.deepEqual(await keysUnder('expiring/'), []);
+});
+
 /** A client in its own process: grants a lease, takes the lock, keeps the lease alive until killed. */
 const HOLDER = `
 const url = process.argv[1];

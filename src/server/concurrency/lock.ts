@@ -1,7 +1,7 @@
 import type { AuthInfo } from '../../auth/index.ts';
 import { Errors } from '../../errors.ts';
 import type { ResponseHeader } from '../rpc-types.ts';
-import { viaClient } from './errors.ts';
+import { sessionExpired, viaClient } from './errors.ts';
 import {
   type CoordinationKv,
   type CoordinationLeases,
@@ -59,9 +59,13 @@ export class LockService {
       try {
         signal.throwIfAborted();
         if (owner.length === 0 || owner[0].createRevision === myRev) return { header: resp.header, key };
-        const header = await waitDeletes(this.kv, this.watches, prefix, myRev - 1, ai, signal);
+        await waitDeletes(this.kv, this.watches, prefix, myRev - 1, ai, signal);
         signal.throwIfAborted();
-        return { header, key };
+        // As etcd 3.5's Mutex.Lock (3.4 answers held): the lease may have ended while waiting,
+        // taking this key with it; then the lock was never held and nothing guards the caller.
+        const mine = await this.kv.range(rangeRequest({ key }), ai);
+        if (mine.kvs[0]?.createRevision !== myRev) throw sessionExpired();
+        return { header: mine.header, key };
       } catch (err) {
         // As etcd's Mutex.Lock: a caller gone while waiting takes its key out of the queue. Only
         // the key of this place in it: a later one of the same lease is not this request's.
