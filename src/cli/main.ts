@@ -7,6 +7,7 @@ import { toConfig, type TlsFiles } from './config.ts';
 import { FlagError, parseFlags, usage } from './flags.ts';
 import { snapshotCommand } from './snapshot.ts';
 import { joinCluster } from './join.ts';
+import { proxyCommand } from './proxy.ts';
 import { createLogger } from '../logging/logger.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
@@ -21,6 +22,15 @@ async function main(): Promise<void> {
       await snapshotCommand(process.argv.slice(3));
     } catch (err) {
       console.error(`edgecd: ${(err as Error).message}`);
+      process.exit(err instanceof FlagError ? 2 : 1);
+    }
+    return;
+  }
+  if (process.argv[2] === 'proxy') {
+    try {
+      await proxyCommand(process.argv.slice(3));
+    } catch (err) {
+      console.error(`edgecd proxy: ${err instanceof FlagError ? err.message : rootCause(err)}`);
       process.exit(err instanceof FlagError ? 2 : 1);
     }
     return;
