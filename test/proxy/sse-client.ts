@@ -2,7 +2,7 @@ import http from 'node:http';
 
 /** A bare SSE client (many thousands per process): counts event messages and keeps their ids. */
 export interface SseClient {
-  /** ids (revisions) of the event messages received, in order (not created or progress). */
+  /** The revisions of the events received, in order, each once (a message may carry several: a watcher catching up sends them together). */
   ids: number[];
   /** The last id seen on any message (what EventSource would send as Last-Event-ID). */
   lastId: number | undefined;
@@ -45,7 +45,13 @@ export function openSse(url: string, opts: { lastEventId?: number; keepIds?: boo
           if (id !== undefined) c.lastId = id;
           if (!msg.startsWith('event: ') && msg.includes('"events"')) {
             c.events++;
-            if (opts.keepIds !== false && id !== undefined) c.ids.push(id);
+            if (opts.keepIds !== false && id !== undefined) {
+              const data = msg.slice(msg.indexOf('data: ') + 6).split('\n')[0];
+              const revs = (JSON.parse(data) as { events: { kv: { mod_revision: string } }[] }).events.map((e) => Number(e.kv.mod_revision));
+              for (const r of revs) if (c.ids.at(-1) !== r) c.ids.push(r);
+              // The id is the last revision the message covers.
+              if (c.ids.at(-1) !== id) throw new Error(`message id ${id} after events up to ${c.ids.at(-1)}`);
+            }
           }
         }
         tail = s.slice(at);
