@@ -1,8 +1,10 @@
-// npm run cluster [-- --members 3 --store pglite|postgres --dir .cluster --client-ports 2379,22379,32379 --peer-ports 2380,22380,32380]
+// npm run cluster [-- --members 3 --store pglite|postgres --dir .cluster --client-ports 2379,22379,32379 --peer-ports 2380,22380,32380
+//                     --proxies 2 --proxy-ports 23790,23791 --redis-url redis://127.0.0.1:6379]
 // A local cluster without containers, the topology of docker-compose.yml: every member in its own
 // process with its own database (embedded under --dir, or DATABASE_URL's server with a database
-// per member), output prefixed with the member's name. Ctrl-C stops them all. Prints "ready" with
-// the client URLs once every member answers /health.
+// per member), and edge proxies in front sharing Redis; output prefixed with each one's name.
+// Ctrl-C stops them all. Prints "ready" with the URLs once every member answers /health and every
+// proxy its /metrics.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +21,13 @@ const store = arg('store', 'pglite');
 const dir = path.resolve(arg('dir', '.cluster'));
 const clientPorts = arg('client-ports', '2379,22379,32379').split(',').map(Number);
 const peerPorts = arg('peer-ports', '2380,22380,32380').split(',').map(Number);
+const proxies = Number(arg('proxies', '2'));
+const proxyPorts = arg('proxy-ports', '23790,23791').split(',').map(Number);
+const redisUrl = arg('redis-url', 'redis://127.0.0.1:6379');
+if (!(proxies >= 0) || proxyPorts.length < proxies) {
+  console.error('cluster: want --proxies N with N --proxy-ports');
+  process.exit(2);
+}
 if (!(n >= 1) || clientPorts.length < n || peerPorts.length < n || !['pglite', 'postgres'].includes(store)) {
   console.error('cluster: want --members N with N client and peer ports, --store pglite|postgres');
   process.exit(2);
@@ -45,11 +54,11 @@ async function databases(): Promise<(string | undefined)[]> {
   }
 }
 
-async function healthy(url: string, child: ChildProcess): Promise<void> {
+async function answers(url: string, child: ChildProcess): Promise<void> {
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: the member exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${url}: exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
+      if ((await fetch(url)).status === 200) return;
     } catch {
       // not yet
     }
@@ -62,14 +71,21 @@ async function main(): Promise<void> {
   const names = Array.from({ length: n }, (_, i) => `m${i + 1}`);
   const initialCluster = names.map((m, i) => `${m}=http://127.0.0.1:${peerPorts[i]}`).join(',');
   const dbs = await databases();
-  const children = names.map((name, i) => {
+  const urls = names.map((_, i) => `http://127.0.0.1:${clientPorts[i]}`);
+  const start = (name: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prefix = (chunk: Buffer) => chunk.toString().replace(/^(?=.)/gm, `${name} | `);
+    child.stdout!.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
+    child.stderr!.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
+    return child;
+  };
+  const members = names.map((name, i) => {
     const env = { ...process.env };
     if (dbs[i]) env.DATABASE_URL = dbs[i];
     else delete env.DATABASE_URL;
-    const child = spawn(
-      process.execPath,
+    return start(
+      name,
       [
-        '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'),
         '--name', name,
         '--data-dir', path.join(dir, name),
         '--listen-client-urls', `http://127.0.0.1:${clientPorts[i]}`,
@@ -79,13 +95,14 @@ async function main(): Promise<void> {
         '--initial-cluster', initialCluster,
         '--initial-cluster-state', 'new',
       ],
-      { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      env,
     );
-    const prefix = (chunk: Buffer) => chunk.toString().replace(/^(?=.)/gm, `${name} | `);
-    child.stdout!.on('data', (c: Buffer) => process.stdout.write(prefix(c)));
-    child.stderr!.on('data', (c: Buffer) => process.stderr.write(prefix(c)));
-    return child;
   });
+  const proxyUrls = proxyPorts.slice(0, proxies).map((p) => `http://127.0.0.1:${p}`);
+  const edge = proxyPorts.slice(0, proxies).map((p, i) =>
+    start(`proxy${i + 1}`, ['proxy', '--endpoints', urls.join(','), '--listen-addr', `127.0.0.1:${p}`, '--redis-url', redisUrl], process.env),
+  );
+  const children = [...members, ...edge];
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
@@ -95,10 +112,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
-  for (const c of children) c.once('exit', (code) => !stopping && (console.error(`cluster: a member exited with ${code}: stopping`), stop(1)));
-  const urls = names.map((_, i) => `http://127.0.0.1:${clientPorts[i]}`);
-  await Promise.all(urls.map((u, i) => healthy(u, children[i])));
-  console.log(`cluster: ready, ${n} members (${store}): ${urls.join(',')}`);
+  for (const c of children) c.once('exit', (code) => !stopping && (console.error(`cluster: a process exited with ${code}: stopping`), stop(1)));
+  await Promise.all([...urls.map((u, i) => answers(`${u}/health`, members[i])), ...proxyUrls.map((u, i) => answers(`${u}/metrics`, edge[i]))]);
+  console.log(`cluster: ready, ${n} members (${store}): ${urls.join(',')}${proxies ? `; ${proxies} proxies (${redisUrl}): ${proxyUrls.join(',')}` : ''}`);
 }
 
 main().catch((err) => {
