@@ -234,12 +234,14 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     const until = Date.now() + 20_000;
     while (Date.now() < until && coord.openObservers().some((x) => x.open && x.lastRev !== undefined && x.lastRev < last)) await sleep(250);
   }
-  await Promise.all([workload.stop(), coord?.stop()]);
   if (proxies) {
-    const feeds = await Promise.all(proxies.proxies.map((p) => proxies.metric(p.index, 'edgecd_proxy_upstream_watches')));
-    notes.push(`proxies at the end: upstream watches ${feeds.join(', ')}; starts ${proxies.proxies.map((p) => p.starts).join(', ')}`);
-    await proxies.stop();
+    // Before the watchers stop: each proxy's subscribers should share one upstream watch.
+    const m = (name: string) => Promise.all(proxies.proxies.map((p) => proxies.metric(p.index, name)));
+    const [subs, ups] = [await m('edgecd_proxy_subscribers'), await m('edgecd_proxy_upstream_watches')];
+    notes.push(`proxies at the end: subscribers ${subs.join(', ')}, upstream watches ${ups.join(', ')}; started ${proxies.proxies.map((p) => p.starts).join(', ')} times`);
   }
+  await Promise.all([workload.stop(), coord?.stop()]);
+  await proxies?.stop();
   monitoring = false;
   await monitor;
   timeline.end();
