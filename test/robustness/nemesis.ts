@@ -257,7 +257,7 @@ export class Nemesis {
           } else {
             rec.note = 'Redis relay cut';
             await px.relay.cut();
-            await sleep(hold() * 2);
+            await sleep(hold());
             await px.relay.restore();
           }
           break;
