@@ -72,7 +72,8 @@ const MAX_LOCAL = 10_000;
  * stays the range's state for as long as the feed has seen no event above R. So a cached answer is
  * never older than what the proxy has delivered on that range. Without such a feed, or with a
  * token (permissions differ by user), the read goes to the cluster; and any serializable answer
- * older than what a covering feed delivered is read again linearizably.
+ * older than what a covering feed delivered is read again linearizably. A hit is served only once
+ * the cluster confirms auth is still off (see authOff).
  */
 export class ReadCache {
   private readonly local = new Map<string, CachedRead>();
@@ -106,12 +107,12 @@ export class ReadCache {
     const key = `${exact?.clusterId ?? ''}\n${path}\n${body}`;
     if (useCache) {
       const c = this.local.get(key);
-      if (c && ReadCache.valid(exact, c)) {
+      if (c && ReadCache.valid(exact, c) && (await this.authOff()) && ReadCache.valid(exact, c)) {
         this.stats.hits++;
         return { status: 200, body: c.body, endpoint: 'cache' };
       }
       const s = await this.shared?.get(key).catch(() => undefined);
-      if (s && ReadCache.valid(exact, s)) {
+      if (s && ReadCache.valid(exact, s) && (await this.authOff()) && ReadCache.valid(exact, s)) {
         this.stats.sharedHits++;
         this.remember(key, s);
         return { status: 200, body: s.body, endpoint: 'cache' };
@@ -134,6 +135,37 @@ export class ReadCache {
       this.shared?.set(key, c);
     }
     return a;
+  }
+
+  private authQueued: Promise<boolean> | undefined;
+  private authRunning: Promise<boolean> | undefined;
+
+  /**
+   * Whether auth is off on the cluster, asked after the caller arrived. A cached answer was read
+   * without a token while auth was off; once auth is enabled (through any proxy or member, and no
+   * key need change) a read without a token must be refused as the member refuses it, so every hit
+   * waits for an /v3/auth/status asked after it came. One status call is in flight at a time and
+   * the next one is shared by every hit that arrives while it waits.
+   */
+  private authOff(): Promise<boolean> {
+    if (this.authQueued) return this.authQueued;
+    const prev = this.authRunning ?? Promise.resolve(false);
+    const q = prev
+      .catch(() => false)
+      .then(() => {
+        this.authQueued = undefined;
+        const r = this.upstream.call('/v3/auth/status', '{}', undefined).then(
+          (a) => a.status === 200 && (JSON.parse(a.body) as { enabled?: boolean }).enabled !== true,
+          () => false,
+        );
+        this.authRunning = r;
+        void r.finally(() => {
+          if (this.authRunning === r) this.authRunning = undefined;
+        });
+        return r;
+      });
+    this.authQueued = q;
+    return q;
   }
 
   private remember(key: string, c: CachedRead): void {

@@ -10,6 +10,9 @@ import { eventText, type Reference } from './reference.ts';
  * revisions, version, prev_kv). A watcher whose last stream was still open at the end must have
  * caught up with the final revision.
  */
+/** Where a session's stream went: a member, or a proxy (which picked the member). */
+const where = (s: WatcherRecord['sessions'][number]) => (s.proxy !== undefined ? `proxy p${s.proxy}` : `member ${s.member}`);
+
 export function checkWatchers(watchers: WatcherRecord[], ref: Reference): { anomalies: Anomaly[]; events: number } {
   const anomalies: Anomaly[] = [];
   let events = 0;
@@ -39,7 +42,7 @@ export function checkWatchers(watchers: WatcherRecord[], ref: Reference): { anom
         // history must have none in between.
         const skipped = all.slice(pos).filter((e) => e.rev < s.start);
         if (skipped.length) {
-          report(`missed ${skipped.length} events: resumed at ${s.start} (session ${si}, member ${s.member}) though the last event seen was at ${nextRev - 1}`, skipped.slice(0, 5).map((x) => `missing: ${eventText(x)}`));
+          report(`missed ${skipped.length} events: resumed at ${s.start} (session ${si}, ${where(s)}) though the last event seen was at ${nextRev - 1}`, skipped.slice(0, 5).map((x) => `missing: ${eventText(x)}`));
         }
         pos += skipped.length;
         nextRev = s.start;
@@ -52,7 +55,7 @@ export function checkWatchers(watchers: WatcherRecord[], ref: Reference): { anom
         events++;
         const got = eventText(e);
         if (e.rev < lastRev) {
-          report(`events out of order: revision ${e.rev} after ${lastRev} (session ${si}, member ${s.member})`, [got]);
+          report(`events out of order: revision ${e.rev} after ${lastRev} (session ${si}, ${where(s)})`, [got]);
           continue;
         }
         const want = pos < all.length ? all[pos] : undefined;
@@ -65,19 +68,19 @@ export function checkWatchers(watchers: WatcherRecord[], ref: Reference): { anom
         }
         // Classify the mismatch.
         const prior = all.slice(Math.max(0, pos - 64), pos).some((x) => eventText(x) === got);
-        if (prior) report(`duplicate event (session ${si}, member ${s.member}): ${got}`);
+        if (prior) report(`duplicate event (session ${si}, ${where(s)}): ${got}`);
         else if (want && e.rev > want.rev && all.slice(pos, pos + 100000).some((x) => eventText(x) === got)) {
           const skip = all.slice(pos).findIndex((x) => eventText(x) === got);
-          report(`missed ${skip} events before revision ${e.rev} (session ${si}, member ${s.member})`, all.slice(pos, pos + Math.min(skip, 5)).map((x) => `missing: ${eventText(x)}`));
+          report(`missed ${skip} events before revision ${e.rev} (session ${si}, ${where(s)})`, all.slice(pos, pos + Math.min(skip, 5)).map((x) => `missing: ${eventText(x)}`));
           pos += skip + 1;
         } else {
-          report(`event differs from the history (session ${si}, member ${s.member})`, [`got:      ${got}`, `expected: ${wantText ?? '(no more events)'}`]);
+          report(`event differs from the history (session ${si}, ${where(s)})`, [`got:      ${got}`, `expected: ${wantText ?? '(no more events)'}`]);
           if (want && want.rev === e.rev) pos++;
         }
         lastRev = e.rev;
         nextRev = e.rev + 1;
       }
-      if (s.canceled) report(`canceled by the server: ${s.canceled} (session ${si}, member ${s.member})`);
+      if (s.canceled) report(`canceled by the server: ${s.canceled} (session ${si}, ${where(s)})`);
     }
     const lastSession = w.sessions[w.sessions.length - 1];
     const openAtEnd = lastSession && lastSession.endReason === 'harness stopped';

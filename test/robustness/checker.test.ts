@@ -164,6 +164,25 @@ test('checker: reordered, missing and duplicated watch events are rejected', () 
   assert.match(text(checkHistory(h).anomalies), /resumed at|missed/);
 });
 
+test('checker: an SSE watcher through proxies, resumed on another proxy, is checked event by event', () => {
+  const h = syntheticHistory(SEED, { clients: 3, keys: 2, ops: 200, watchers: 1 });
+  const all = h.finalHistories![0]!;
+  // member -1: the proxy picked the member. A resume starts after the last event received.
+  const s = (proxy: number, events: WatchEvent[], start: number, endReason: string) => ({ member: -1, proxy, start, call: 0, ...(start === 1 ? { created: 0 } : {}), events, endReason });
+  const check = (sessions: ReturnType<typeof s>[]) => {
+    h.watchers = [{ id: 0, via: 'proxy', start: 1, sessions }];
+    return checkHistory(h).anomalies;
+  };
+  const cut = 20;
+  const good = [s(0, all.slice(0, cut), 1, 'stream error'), s(1, all.slice(cut), all[cut - 1].rev + 1, 'harness stopped')];
+  assert.deepEqual(check(good), []);
+  // The other proxy sends the last event again, or starts one event late.
+  const again = check([good[0], s(1, all.slice(cut - 1), all[cut - 1].rev + 1, 'harness stopped')]);
+  assert.match(text(again), /duplicate event \(session 1, proxy p1\)|out of order.*proxy p1/);
+  const late = check([good[0], s(1, all.slice(cut + 1), all[cut - 1].rev + 1, 'harness stopped')]);
+  assert.match(text(late), /missed 1 events.*proxy p1/);
+});
+
 test('checker: unknown outcomes are allowed either way', () => {
   const h = twoPuts();
   const k = `${REGISTER_PREFIX}x`;

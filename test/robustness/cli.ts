@@ -11,6 +11,7 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
  *                       [--clients N] [--keys N] [--lease-clients N] [--lease-ttls MIN,MAX]
  *                       [--snapshot-count N] [--store postgres|pglite] [--auth] [--dir DIR]
  *                       [--lock-clients N] [--election-clients N] [--observers N]
+ *                       [--proxies N] [--proxy-watchers N]
  * npm run robustness -- --check path/to/history.json    (check a saved history again)
  *
  * Starts a cluster on loopback (each member on its own database of the machine's Postgres, see
@@ -20,7 +21,10 @@ import { FAULT_KINDS, type FaultKind } from './nemesis.ts';
  * so the interleaving, differs from run to run). --lock-clients and --election-clients add the
  * lock workload (lock, writes fenced by the lock key's create revision, unlock) and the election
  * workload (campaign, proclaim, resign; --observers streams on several members), both checked by
- * check-coord.ts; neither runs with --auth.
+ * check-coord.ts; neither runs with --auth. --proxies N puts N edge proxies in front of the
+ * cluster (Redis at 127.0.0.1:6379, reached through a relay the harness cuts): --proxy-watchers
+ * (default 2 per proxy) SSE watchers follow every key through them, resuming with Last-Event-ID on
+ * another proxy, under the kill-proxy and redis-down faults besides the rest.
  */
 
 function args(): Record<string, string> {
@@ -69,6 +73,8 @@ async function main(): Promise<void> {
     lockClients: a['lock-clients'] ? Number(a['lock-clients']) : undefined,
     electionClients: a['election-clients'] ? Number(a['election-clients']) : undefined,
     observers: a.observers ? Number(a.observers) : undefined,
+    proxies: a.proxies ? Number(a.proxies) : undefined,
+    proxyWatchers: a['proxy-watchers'] ? Number(a['proxy-watchers']) : undefined,
     runDir,
   });
   console.log(r.summary);

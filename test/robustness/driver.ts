@@ -5,7 +5,8 @@ import { Rng } from '../watch/model.ts';
 import { checkHistory, formatAnomaly, type Anomaly, type CheckReport } from './check.ts';
 import { Cluster, post } from './cluster.ts';
 import type { History, LeaderChange, WatchEvent } from './history.ts';
-import { DB_FAULTS, FAULT_KINDS, Nemesis, pickFault, type FaultKind } from './nemesis.ts';
+import { DB_FAULTS, FAULT_KINDS, Nemesis, PROXY_FAULTS, pickFault, type FaultKind } from './nemesis.ts';
+import { ProxyTier } from './proxies.ts';
 import { parseEvent, Workload } from './workload.ts';
 import { AuthChurn, APP_USER, enableAuth, ROOT_USER, TokenSource } from './auth-client.ts';
 import { ELECTION_NAME, LEASE_PREFIX, REGISTER_PREFIX } from './history.ts';
@@ -50,6 +51,13 @@ export interface RunOptions {
   electionClients?: number;
   /** Observe streams (default 2 when there are election clients). */
   observers?: number;
+  /**
+   * Edge proxies in front of the cluster (`edgecd proxy`, sharing the machine's Redis through a
+   * relay the nemesis cuts): `proxyWatchers` SSE watchers (default 2 per proxy) follow every key
+   * through them and resume on another proxy when theirs dies; adds the kill-proxy and redis-down faults.
+   */
+  proxies?: number;
+  proxyWatchers?: number;
 }
 
 export interface RunResult {
@@ -81,6 +89,8 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     },
   });
   const urls = () => cluster.members.filter((m) => m.state !== 'down').map((m) => m.url);
+  const proxies = o.proxies ? await ProxyTier.start(o.proxies, cluster.members.map((m) => m.url), o.runDir) : undefined;
+  if (proxies) log(`  ${o.proxies} proxies: ${proxies.proxies.map((p) => p.url).join(', ')}; Redis through relay port ${proxies.relay.port}`);
   let rootToken: TokenSource | undefined;
   let churn: AuthChurn | undefined;
   let appToken: TokenSource | undefined;
@@ -100,6 +110,8 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
       leaseTtls: o.leaseTtls,
       timeoutMs: 4000,
       thinkMs: 5,
+      proxies,
+      proxyWatchers: o.proxyWatchers ?? (o.proxies ?? 0) * 2,
     },
     o.seed,
   );
@@ -110,7 +122,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     lockClients || electionClients
       ? new CoordinationWorkload(cluster, { lockClients, electionClients, observers: o.observers, timeoutMs: 4000, waitMs: 15_000 }, o.seed, () => workload.now())
       : undefined;
-  const nemesis = new Nemesis(cluster, () => workload.now(), log);
+  const nemesis = new Nemesis(cluster, () => workload.now(), log, proxies);
   const leaderChanges: LeaderChange[] = [];
   let monitoring = true;
   // Every poll of every member's status, for reading what happened afterwards.
@@ -173,18 +185,19 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
   while (Date.now() < end) {
     await sleep(qMin + rng.int(qMax - qMin));
     if (Date.now() >= end) break;
-    const kinds = o.store === 'pglite' ? FAULT_KINDS.filter((k) => !DB_FAULTS.includes(k)) : FAULT_KINDS;
+    const kinds = FAULT_KINDS.filter((k) => (o.store !== 'pglite' || !DB_FAULTS.includes(k)) && (proxies !== undefined || !PROXY_FAULTS.includes(k)));
     const kind = o.schedule ? o.schedule[n % o.schedule.length] : pickFault(rng, kinds);
     n++;
     const t0 = Date.now();
     const rec = await nemesis.run(kind, rng);
     const l = await waitLeader(o.recoveryMs ?? 30_000);
-    log(`  ${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s fault ${kind} on ${rec.targets.map((t) => `m${t}`).join(',')}${rec.note ? ` (${rec.note})` : ''}: ${Date.now() - t0} ms, leader after: ${l === undefined ? 'NONE' : `m${l}`}; ${workload.ops.length} ops so far`);
+    log(`  ${((Date.now() - started) / 1000).toFixed(0).padStart(5)}s fault ${kind}${rec.targets.length ? ` on ${rec.targets.map((t) => `m${t}`).join(',')}` : ''}${rec.note ? ` (${rec.note})` : ''}: ${Date.now() - t0} ms, leader after: ${l === undefined ? 'NONE' : `m${l}`}; ${workload.ops.length} ops so far`);
     if (l === undefined) extra.push({ checker: 'harness', message: `no leader ${((o.recoveryMs ?? 30_000) / 1000).toFixed(0)} s after healing fault ${kind} on ${rec.targets.join(',')}` });
   }
 
   // Settle: everything healed, clients stopped, members converged.
   await cluster.healAll();
+  await proxies?.healAll();
   for (const m of cluster.members) if (!(await cluster.waitHealthy(m.index, 60_000))) extra.push({ checker: 'harness', message: `m${m.index} not healthy 60 s after the last fault was healed` });
   await churn?.stop();
   await Promise.all([workload.stopClients(), coord?.stopClients()]);
@@ -221,7 +234,14 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     const until = Date.now() + 20_000;
     while (Date.now() < until && coord.openObservers().some((x) => x.open && x.lastRev !== undefined && x.lastRev < last)) await sleep(250);
   }
+  if (proxies) {
+    // Before the watchers stop: each proxy's subscribers should share one upstream watch.
+    const m = (name: string) => Promise.all(proxies.proxies.map((p) => proxies.metric(p.index, name)));
+    const [subs, ups] = [await m('edgecd_proxy_subscribers'), await m('edgecd_proxy_upstream_watches')];
+    notes.push(`proxies at the end: subscribers ${subs.join(', ')}, upstream watches ${ups.join(', ')}; started ${proxies.proxies.map((p) => p.starts).join(', ')} times`);
+  }
   await Promise.all([workload.stop(), coord?.stop()]);
+  await proxies?.stop();
   monitoring = false;
   await monitor;
   timeline.end();
@@ -234,6 +254,7 @@ export async function runRobustness(o: RunOptions): Promise<RunResult> {
     electionTimeoutMs: cluster.electionTimeoutMs,
     ops: workload.ops,
     watchers: workload.watchers,
+    ...(proxies ? { proxies: proxies.proxies.length } : {}),
     leases: workload.leases,
     faults: nemesis.faults,
     leaderChanges,
@@ -341,7 +362,7 @@ export function summarize(h: History, r: CheckReport, anomalies: Anomaly[], wall
     for (const x of xs) m.set(f(x), (m.get(f(x)) ?? 0) + 1);
     return [...m].sort((a, b) => b[1] - a[1]);
   };
-  lines.push(`robustness summary: seed ${h.seed}, ${h.members} members, ${(wallMs / 60_000).toFixed(1)} min wall clock (replay: npm run robustness -- --seed ${h.seed} --members ${h.members})`);
+  lines.push(`robustness summary: seed ${h.seed}, ${h.members} members, ${(wallMs / 60_000).toFixed(1)} min wall clock (replay: npm run robustness -- --seed ${h.seed} --members ${h.members}${h.proxies ? ` --proxies ${h.proxies}` : ''})`);
   const ok = h.ops.filter((o) => o.ret !== undefined).length;
   lines.push(`operations: ${h.ops.length} (${ok} answered, ${h.ops.length - ok} failed or unknown)`);
   const kinds = count(h.ops, (o) => o.kind);
@@ -358,6 +379,14 @@ export function summarize(h: History, r: CheckReport, anomalies: Anomaly[], wall
   lines.push(`  final revision ${h.finalRevision}, ${r.historyEvents} events in the agreed history`);
   const sessions = h.watchers.reduce((s, w) => s + w.sessions.length, 0);
   lines.push(`watches: ${h.watchers.length} watchers, ${sessions} streams (resumed ${sessions - h.watchers.length} times), ${r.watchEvents} events checked`);
+  const viaProxy = h.watchers.filter((w) => w.via === 'proxy');
+  if (viaProxy.length || h.proxies) {
+    const streams = viaProxy.reduce((s, w) => s + w.sessions.length, 0);
+    const opened = viaProxy.reduce((s, w) => s + w.sessions.filter((x) => x.created !== undefined || x.events.length > 0).length, 0);
+    const evs = viaProxy.reduce((s, w) => s + w.sessions.reduce((t, x) => t + x.events.filter((e) => e.rev <= (h.finalRevision ?? Infinity)).length, 0), 0);
+    const proxiesSeen = new Set(viaProxy.flatMap((w) => w.sessions.map((x) => x.proxy)));
+    lines.push(`proxies: ${h.proxies ?? '?'}; ${viaProxy.length} SSE subscribers through them, ${streams} streams (${opened} answered, over ${proxiesSeen.size} proxies), ${evs} events received (counted by event, checked with the rest)`);
+  }
   lines.push(`leases: ${h.leases.length} granted, ${h.leases.reduce((s, l) => s + l.renewals.length, 0)} keep-alives, ${r.leaseProbes} probes checked`);
   if (h.locks) {
     const c = r.coord;

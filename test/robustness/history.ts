@@ -63,7 +63,9 @@ export interface WatchEvent {
 }
 
 export interface WatchSession {
+  /** The member the stream went to (through proxy `proxy`, when set: then the proxy picked the member). */
   member: number;
+  proxy?: number;
   /** start_revision asked (0: from now). */
   start: number;
   call: number;
@@ -80,8 +82,11 @@ export interface WatchSession {
 
 export interface WatcherRecord {
   id: number;
-  /** 'gateway': POST /v3/watch (NDJSON); 'sse': GET /v3/watch/sse, resumed with Last-Event-ID. */
-  via?: 'gateway' | 'sse';
+  /**
+   * 'gateway': POST /v3/watch (NDJSON); 'sse': GET /v3/watch/sse, resumed with Last-Event-ID;
+   * 'proxy': the same SSE route through an edge proxy (--proxies), resumed on any proxy.
+   */
+  via?: 'gateway' | 'sse' | 'proxy';
   /** The revision the watcher's first session asked to start at (0: now). */
   start: number;
   sessions: WatchSession[];
@@ -131,6 +136,8 @@ export interface History {
   electionTimeoutMs: number;
   ops: KvOp[];
   watchers: WatcherRecord[];
+  /** Edge proxies in front of the cluster (--proxies), when there were any. */
+  proxies?: number;
   leases: LeaseRecord[];
   faults: FaultRecord[];
   leaderChanges: LeaderChange[];

@@ -1,6 +1,7 @@
 import { Rng } from '../watch/model.ts';
 import type { Cluster } from './cluster.ts';
 import type { FaultRecord } from './history.ts';
+import type { ProxyTier } from './proxies.ts';
 
 /**
  * Faults, one at a time, each held for a while and then healed:
@@ -19,6 +20,8 @@ import type { FaultRecord } from './history.ts';
  * | db-slow-leader | the leader's database answers slowly (locked 100-400 ms at a time, with short gaps) |
  * | db-cut | the member's database connection terminated (pg_terminate_backend) |
  * | wipe-follower | a follower's database emptied; removed, re-added as a learner, promoted |
+ * | kill-proxy | (--proxies) an edge proxy SIGKILLed, restarted on its port after a while |
+ * | redis-down | (--proxies) the proxies' Redis unreachable (their relay to it cut), then restored |
  */
 
 export const FAULT_KINDS = [
@@ -40,6 +43,8 @@ export const FAULT_KINDS = [
   'db-slow-leader',
   'db-cut',
   'wipe-follower',
+  'kill-proxy',
+  'redis-down',
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -64,10 +69,14 @@ const WEIGHTS: Record<FaultKind, number> = {
   'db-slow-leader': 1,
   'db-cut': 1,
   'wipe-follower': 1,
+  'kill-proxy': 3,
+  'redis-down': 2,
 };
 
 /** Kinds that need the member's database to be a Postgres the harness can reach. */
 export const DB_FAULTS: FaultKind[] = ['db-stall-leader', 'db-stall-follower', 'db-slow-leader', 'db-cut'];
+/** Kinds that need the edge proxies (--proxies). */
+export const PROXY_FAULTS: FaultKind[] = ['kill-proxy', 'redis-down'];
 
 export function pickFault(rng: Rng, kinds: readonly FaultKind[] = FAULT_KINDS): FaultKind {
   const total = kinds.reduce((s, k) => s + WEIGHTS[k], 0);
@@ -90,6 +99,7 @@ export class Nemesis {
     private readonly cluster: Cluster,
     private readonly now: () => number,
     private readonly log: (msg: string) => void,
+    private readonly proxies?: ProxyTier,
   ) {}
 
   private leaderOr(rng: Rng): number {
@@ -232,12 +242,33 @@ export class Nemesis {
           rec.note = `rejoined as ${id}`;
           break;
         }
+        case 'kill-proxy':
+        case 'redis-down': {
+          const px = this.proxies;
+          if (!px) throw new Error('no proxies in this run (--proxies N)');
+          if (kind === 'kill-proxy') {
+            const up = px.proxies.filter((p) => p.state === 'running').map((p) => p.index);
+            const t = up.length ? rng.pick(up) : 0;
+            // targets name members; a proxy is named in the note.
+            rec.note = `proxy p${t}`;
+            await px.kill(t);
+            await sleep(et + rng.int(et * 4));
+            if (!(await px.restart(t))) rec.note += ': did not answer 20 s after its restart';
+          } else {
+            rec.note = 'Redis relay cut';
+            await px.relay.cut();
+            await sleep(hold());
+            await px.relay.restore();
+          }
+          break;
+        }
       }
     } catch (err) {
       rec.note = `${rec.note ? rec.note + '; ' : ''}failed: ${(err as Error).message}`;
       this.log(`fault ${kind} failed: ${(err as Error).message}`);
     } finally {
       await c.healAll();
+      await this.proxies?.healAll();
       rec.end = this.now();
     }
     return rec;

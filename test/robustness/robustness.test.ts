@@ -14,7 +14,8 @@ import { seedFromEnv } from '../watch/model.ts';
  * about two minutes of faults of most kinds (kills of the leader, a follower and a majority,
  * SIGSTOP pauses, partitions and one-way link loss, lossy links, a stalled and a cut database, a
  * wiped follower rejoining), with two lock clients (fenced writes under the lock), two election
- * clients and two observers beside the register clients; then every checker over the history.
+ * clients and two observers beside the register clients, and two SSE watchers through two edge
+ * proxies (one proxy killed, Redis cut); then every checker over the history.
  * Any anomaly fails the test.
  * The long profile is run by hand: npm run robustness -- --minutes 30 --seed S.
  */
@@ -29,10 +30,12 @@ const SCHEDULE: FaultKind[] = [
   'one-way-leader',
   'db-stall-leader',
   'kill-follower',
+  'kill-proxy',
   'one-way-to-leader',
   'wipe-follower',
   'kill-majority',
   'db-cut',
+  'redis-down',
   'pause-follower',
   'partition-minority',
   'restart-leader',
@@ -62,6 +65,10 @@ test('robustness (CI profile): 3 members, 15 kinds of fault, linearizable, watch
     lockClients: 2,
     electionClients: 2,
     observers: 2,
+    // A small proxy share: two edge proxies (Redis through a relay the nemesis cuts), one SSE
+    // watcher each on average, resumed on the other proxy when theirs is killed.
+    proxies: 2,
+    proxyWatchers: 2,
     runDir,
     log: (m) => console.log(m),
   });
@@ -74,5 +81,8 @@ test('robustness (CI profile): 3 members, 15 kinds of fault, linearizable, watch
   assert.ok(r.report.watchEvents > 1000 && r.report.leaseProbes > 50, 'watches and leases were exercised');
   const c = r.report.coord;
   assert.ok(c.acquisitions > 20 && c.fencedOk > 20 && c.leaders > 10 && c.observedEvents > 20, `locks and elections were exercised: ${JSON.stringify(c)}`);
+  const viaProxy = r.history.watchers.filter((w) => w.via === 'proxy');
+  const proxyEvents = viaProxy.reduce((s, w) => s + w.sessions.reduce((t, x) => t + x.events.length, 0), 0);
+  assert.ok(viaProxy.length === 2 && proxyEvents > 1000, `watches through the proxies were exercised: ${proxyEvents} events`);
   rmSync(runDir, { recursive: true, force: true });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { ProxyTier } from './proxies.ts';
 import { Rng } from '../watch/model.ts';
 import type { Cluster } from './cluster.ts';
 import { refusedForToken, tokenCancelReason, type TokenSource } from './auth-client.ts';
@@ -26,6 +27,9 @@ export interface WorkloadOptions {
   leaseTtls?: [number, number];
   /** With auth on: the clients' token (see auth-client.ts). */
   auth?: TokenSource;
+  /** Edge proxies (--proxies): `proxyWatchers` more SSE watchers follow every key through them. */
+  proxies?: ProxyTier;
+  proxyWatchers?: number;
   /** Per-request timeout: an operation not answered by then has an unknown outcome. */
   timeoutMs: number;
   /** Mean pause between a client's operations. */
@@ -60,6 +64,7 @@ export class Workload {
   start(): void {
     for (let c = 0; c < this.o.clients; c++) this.loops.push(this.kvClient(c, new Rng(this.seed * 7919 + c)));
     for (let w = 0; w < this.o.watchers; w++) this.loops.push(this.watcher(w, new Rng(this.seed * 104729 + w)));
+    if (this.o.proxies) for (let w = 0; w < (this.o.proxyWatchers ?? 0); w++) this.loops.push(this.watcher(this.o.watchers + w, new Rng(this.seed * 1299709 + w), true));
     for (let l = 0; l < this.o.leaseClients; l++) this.loops.push(this.leaseClient(l, new Rng(this.seed * 15485863 + l), l === 0));
   }
 
@@ -210,9 +215,17 @@ export class Workload {
 
   // ---- watchers ----
 
-  private watcher(id: number, rng: Rng): Promise<void> {
-    // Every third watcher uses Server-Sent Events and resumes with Last-Event-ID.
-    const via = id % 3 === 2 ? 'sse' : 'gateway';
+  /** A proxy for the next stream: a running one (as a load balancer's health check would pick), another than the last when it failed. */
+  private pickProxy(rng: Rng, avoid: number | undefined): number {
+    const all = this.o.proxies!.proxies;
+    const up = all.filter((p) => p.state === 'running' && p.index !== avoid).map((p) => p.index);
+    return up.length ? rng.pick(up) : rng.int(all.length);
+  }
+
+  private watcher(id: number, rng: Rng, viaProxy = false): Promise<void> {
+    // Every third watcher uses Server-Sent Events and resumes with Last-Event-ID; proxy watchers
+    // use SSE through a proxy and resume on any proxy.
+    const via = viaProxy ? 'proxy' : id % 3 === 2 ? 'sse' : 'gateway';
     const rec: WatcherRecord = { id, via, start: 0, sessions: [] };
     this.watchers.push(rec);
     return (async () => {
@@ -220,15 +233,18 @@ export class Workload {
       let next = id % 2 === 1 ? 1 : 0;
       rec.start = next;
       let lastEventId = '';
+      let failedProxy: number | undefined;
       while (!this.stopped) {
-        const member = this.pickMember(rng);
+        const member = via === 'proxy' ? -1 : this.pickMember(rng);
         const session: WatchSession = { member, start: next, call: this.now(), events: [] };
+        if (via === 'proxy') session.proxy = this.pickProxy(rng, failedProxy);
         rec.sessions.push(session);
         // Now and then the harness drops a healthy stream itself, to test resuming.
         const lifetime = rng.chance(0.5) ? 2000 + rng.int(20_000) : Infinity;
-        if (via === 'sse') {
+        if (via === 'sse' || via === 'proxy') {
           if (lastEventId) session.start = Number(lastEventId) + 1;
           lastEventId = await this.sseStream(session, lastEventId, lifetime);
+          failedProxy = session.endReason === 'dropped by harness' ? undefined : session.proxy;
           if (lastEventId) next = Number(lastEventId) + 1;
         } else {
           await this.watchStream(session, lifetime);
@@ -243,12 +259,12 @@ export class Workload {
 
   /** One SSE connection; returns the last event id it got (the resume point). */
   private sseStream(s: WatchSession, lastEventId: string, lifetimeMs: number): Promise<string> {
-    const m = this.cluster.members[s.member];
+    const base = s.proxy !== undefined ? this.o.proxies!.proxies[s.proxy].url : this.cluster.members[s.member].url;
     const q = new URLSearchParams({ key: 'AA==', range_end: 'AA==', prev_kv: 'true', progress_notify: 'true', heartbeat: '1000' });
     const token = this.o.auth?.current;
     if (token) q.set('token', token);
     if (!lastEventId && s.start > 0) q.set('start_revision', String(s.start));
-    const u = new URL(`/v3/watch/sse?${q}`, m.url);
+    const u = new URL(`/v3/watch/sse?${q}`, base);
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (lastEventId) headers['last-event-id'] = lastEventId;
     return new Promise<string>((resolve) => {
