@@ -9,7 +9,7 @@ import { freePort } from '../helpers/server.ts';
 import { openSse, type SseClient } from './sse-client.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SUBS = Number(process.env.PROXY_TEST_SUBS ?? 2_000);
+const SUBS = Number(process.env.PROXY_TEST_SUBS ?? 5_000);
 const say = (m: string) => process.env.PROXY_TEST_DEBUG && console.error(`${new Date().toISOString()} ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,7 +83,7 @@ async function allGot(clients: SseClient[], rev: number, ms = 60_000): Promise<v
   }
 }
 
-test('two proxies, 2,000 SSE subscribers on one prefix: every put reaches all, a killed proxy\'s subscribers resume through the other, Redis and a member lost mid-run', { timeout: 600_000 }, async () => {
+test(`two proxies, ${SUBS} SSE subscribers on one prefix: every put reaches all, a killed proxy's subscribers resume through the other, Redis and a member lost mid-run`, { timeout: 600_000 }, async () => {
   const cluster = await startCluster({ size: 3 });
   say('cluster up');
   const relay = await redisRelay();
