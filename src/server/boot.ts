@@ -3,19 +3,18 @@ import path from 'node:path';
 import { parseAuthTokenFlag, type AuthTokenFlag } from '../auth/index.ts';
 import type { Hono } from 'hono';
 import { pgMemberStore } from '../storage/member-store.ts';
-import type { MemberRow } from '../storage/rows.ts';
 import { PeerFaults } from '../transport/peer-faults.ts';
 import { PeerHttp, type PeerTls } from '../transport/peer-http.ts';
 import { Transport } from '../transport/peers.ts';
 import { sendSnapshot } from '../transport/snapshot-sender.ts';
-import { newClusterIdentity, nodeIdOf, parseInitialCluster, sameUrls } from './cluster-ids.ts';
+import { newClusterIdentity, nodeIdOf } from './cluster-ids.ts';
 import { type Logger, silentLogger } from '../logging/logger.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { ETCD_VERSION } from '../version.ts';
 import { openDatabase } from './database.ts';
 import type { WatchableStore } from '../mvcc/watchable-store.ts';
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { type HostLookup, peerHostName, VanishedMembers } from './vanished-members.ts';
+import { startVanishedJanitor } from './vanished-janitor.ts';
+import { joiningIdentity, refuseIfBootstrapped } from './joining.ts';
 import { createWatchStore } from './watch-history.ts';
 import { Member } from './member.ts';
 import { AlarmAction } from './alarms.ts';
@@ -88,61 +87,6 @@ export interface Booted {
   close(): Promise<void>;
 }
 
-
-/**
- * A member that starts a "new" cluster with an empty database, while its peers already know it
- * as started, lost its data: starting would forget its votes and log. Refuse, as etcd does.
- */
-async function refuseIfBootstrapped(o: BootOptions, self: MemberRow, peers: PeerHttp): Promise<void> {
-  const cluster = parseInitialCluster(o.initialCluster);
-  for (const [name, urls] of cluster) {
-    if (name === o.name) continue;
-    for (const url of urls) {
-      let body: { members: { id: string; clientUrls: string[] }[] };
-      try {
-        const r = await peers.request('GET', `${url}/raft/members`, {}, undefined, 2000);
-        body = JSON.parse(r.body) as typeof body;
-      } catch {
-        continue; // a peer that is down cannot tell
-      }
-      const me = body.members.find((m) => m.id === self.id.toString());
-      if (me && me.clientUrls.length > 0) {
-        throw new Error(
-          `member ${self.id.toString(16)} has already been bootstrapped: its database is empty but the cluster knows it as started. ` +
-            'Remove it (member remove), add it again (member add) and start it with --initial-cluster-state existing.',
-        );
-      }
-    }
-  }
-}
-
-/** A member joining a running cluster learns its id (given by `member add`) from a peer. */
-async function joiningIdentity(o: BootOptions, peers: PeerHttp): Promise<Identity> {
-  const cluster = parseInitialCluster(o.initialCluster);
-  const errors: string[] = [];
-  for (const [name, urls] of cluster) {
-    if (name === o.name) continue;
-    for (const url of urls) {
-      try {
-        const r = await peers.request('GET', `${url}/raft/members`, {}, undefined, 3000);
-        const body = JSON.parse(r.body) as { clusterId: string; members: (Omit<MemberRow, 'id'> & { id: string })[] };
-        const me = body.members.find((m) => sameUrls(m.peerUrls, o.initialAdvertisePeerUrls));
-        if (!me) throw new Error(`the cluster has no member with peer URLs ${o.initialAdvertisePeerUrls.join(',')}: add it with member add first`);
-        const id = BigInt(me.id);
-        const knownMembers = body.members.map((m) => ({ ...m, id: BigInt(m.id) }));
-        return {
-          memberId: id,
-          clusterId: BigInt(body.clusterId),
-          self: { id, name: o.name, peerUrls: o.initialAdvertisePeerUrls, clientUrls: o.advertiseClientUrls, isLearner: false },
-          knownMembers,
-        };
-      } catch (err) {
-        errors.push(`${url}: ${(err as Error).message}`);
-      }
-    }
-  }
-  throw new Error(`could not join the cluster: ${errors.join('; ')}`);
-}
 
 /** Opens the member's database (its Postgres, or embedded PGlite under the data dir), recovers, and wires the transport. */
 export async function bootMember(opts: BootOptions): Promise<Booted> {
@@ -313,48 +257,3 @@ export function authTokenOptions(value = 'jwt'): { flag?: AuthTokenFlag; keyFile
   return { flag, keyFiles: { privateKey: read(flag.privKeyPath), publicKey: read(flag.pubKeyPath) } };
 }
 export { autoTlsCertificate } from './auto-tls.ts';
-
-/** What DNS says of a host name now. */
-async function lookupHost(host: string): Promise<HostLookup> {
-  try {
-    await dnsLookup(host);
-    return 'found';
-  } catch (err) {
-    return (err as { code?: string }).code === 'ENOTFOUND' ? 'gone' : 'unknown';
-  }
-}
-
-/**
- * --remove-vanished-members-after: the leader looks up every member's peer host name and removes
- * one that stayed gone for the whole grace period (etcd's reconfiguration checks still apply).
- */
-function startVanishedJanitor(m: Member, graceMs: number, log: Logger): NodeJS.Timeout {
-  const vanished = new VanishedMembers(graceMs);
-  let busy = false;
-  const t = setInterval(async () => {
-    if (busy || !m.isLeader) return;
-    busy = true;
-    try {
-      const members = [...m.members.values()];
-      const lookups = new Map<bigint, HostLookup>();
-      await Promise.all(
-        members.map(async (mm) => {
-          const host = peerHostName(mm);
-          lookups.set(mm.id, host ? await lookupHost(host) : 'found');
-        }),
-      );
-      for (const id of vanished.observe(members, m.memberId, lookups, Date.now())) {
-        try {
-          await m.cluster.removeVanished(id);
-          log.warn({ 'removed-member-id': id.toString(16), 'gone-for-s': Math.round(graceMs / 1000) }, 'removed a member whose host name no longer resolves');
-        } catch (err) {
-          log.warn({ 'member-id': id.toString(16), error: (err as Error).message }, 'could not remove a vanished member');
-        }
-      }
-    } finally {
-      busy = false;
-    }
-  }, Math.min(30_000, Math.max(1000, graceMs / 4)));
-  t.unref();
-  return t;
-}
