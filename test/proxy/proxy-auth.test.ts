@@ -1,10 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { b64, post, startCluster } from '../helpers/cluster.ts';
-import { freePort } from '../helpers/server.ts';
+import { startProxyProcess, metric } from './proxy-process.ts';
 import { openSse, type SseClient } from './sse-client.ts';
 
 /**
@@ -14,27 +11,9 @@ import { openSse, type SseClient } from './sse-client.ts';
  * that token, never from an answer read for someone else (or for nobody, before auth was enabled).
  */
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function startProxy(endpoints: string[]): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'proxy', '--endpoints', endpoints.join(','), '--listen-addr', `127.0.0.1:${port}`, '--redis-url', 'redis://127.0.0.1:6379/0'], { cwd: ROOT, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/metrics`)).ok) return { url, proc };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error('proxy did not start');
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${url}/metrics`)).text());
-  return m ? Number(m[1]) : NaN;
-}
+const startProxy = (endpoints: string[]) => startProxyProcess(endpoints, 'redis://127.0.0.1:6379/0');
 
 const call = (url: string, route: string, body: unknown, token?: string) =>
   fetch(url + route, { method: 'POST', headers: token ? { authorization: token } : {}, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, json: (await r.json()) as any }));

@@ -1,14 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { b64, startCluster } from '../helpers/cluster.ts';
+import { startProxyProcess, metric } from './proxy-process.ts';
 import { freePort } from '../helpers/server.ts';
 import { openSse, type SseClient } from './sse-client.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SUBS = Number(process.env.PROXY_TEST_SUBS ?? 5_000);
 const say = (m: string) => process.env.PROXY_TEST_DEBUG && console.error(`${new Date().toISOString()} ${m}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,24 +40,7 @@ async function redisRelay(): Promise<{ port: number; cut(): Promise<void>; resto
   };
 }
 
-async function startProxyProcess(endpoints: string[], redisPort: number): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'proxy', '--endpoints', endpoints.join(','), '--listen-addr', `127.0.0.1:${port}`, '--redis-url', `redis://127.0.0.1:${redisPort}/0`, '--event-log-size', '1000'], { cwd: ROOT, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/metrics`)).ok) return { url, proc };
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error('proxy did not start');
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(await (await fetch(`${url}/metrics`)).text());
-  return m ? Number(m[1]) : NaN;
-}
+const startProxy = (endpoints: string[], redisPort: number) => startProxyProcess(endpoints, `redis://127.0.0.1:${redisPort}/0`, ['--event-log-size', '1000']);
 
 async function post(url: string, route: string, body: unknown): Promise<any> {
   for (let i = 0; ; i++) {
@@ -88,8 +68,8 @@ test(`two proxies, ${SUBS} SSE subscribers on one prefix: every put reaches all,
   say('cluster up');
   const relay = await redisRelay();
   const endpoints = cluster.members.map((m) => m!.url);
-  const a = await startProxyProcess(endpoints, relay.port);
-  const b = await startProxyProcess(endpoints, relay.port);
+  const a = await startProxy(endpoints, relay.port);
+  const b = await startProxy(endpoints, relay.port);
   try {
     const q = '/v3/watch/sse?prefix=p/&encoding=text';
     const subsA: SseClient[] = [];
