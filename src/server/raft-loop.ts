@@ -65,7 +65,7 @@ export class RaftLoop {
   kick(): void {
     if (this.looping || this.o.failed()) return;
     this.looping = true;
-    queueMicrotask(() => void this.loop());
+    setImmediate(() => void this.loop());
   }
 
   /** A committed conf change: raft's configuration moves on. */

@@ -1,6 +1,7 @@
 import { errorField, type Logger } from '../logging/logger.ts';
 import type { Message } from '../raft/index.ts';
-import { toWire, type WireMessage } from './codec.ts';
+import { toWire } from './codec.ts';
+import { Outbox } from './outbox.ts';
 import type { PeerHttp, PeerStream } from './peer-http.ts';
 import { PeerStatus } from './peer-status.ts';
 
@@ -40,7 +41,7 @@ const STALL_MS = 5000;
 const RETRY_MS = 50;
 
 class PeerQueue {
-  private queue: WireMessage[] = [];
+  private queue = new Outbox();
   private scheduled = false;
   private stream: PeerStream | undefined;
   private retryAt = 0;
@@ -73,15 +74,15 @@ class PeerQueue {
         });
       return;
     }
-    if (this.queue.length >= MAX_QUEUE) {
+    if (this.queue.size >= MAX_QUEUE) {
       this.hooks.sendFailed?.(this.target.id);
       return;
     }
-    this.queue.push(toWire(m));
-    // Everything pushed in this turn of the event loop goes out as one line.
+    this.queue.push(m);
+    // Everything pushed in this turn of the event loop goes out as one line, coalesced by the outbox.
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      setImmediate(() => this.flush());
     }
   }
 
@@ -94,9 +95,9 @@ class PeerQueue {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.closed || this.queue.length === 0) return;
+    if (this.closed || this.queue.size === 0) return;
     if (this.target.urls.length === 0) {
-      this.queue = [];
+      this.queue.take();
       return;
     }
     if (!this.stream) {
@@ -112,8 +113,7 @@ class PeerQueue {
     }
     const s = this.stream!;
     if (s.congested) return; // the drain event flushes
-    const batch = this.queue;
-    this.queue = [];
+    const batch = this.queue.take().map(toWire);
     if (!s.write(`${JSON.stringify(batch)}\n`) && !s.closed) {
       this.stallTimer ??= setTimeout(() => {
         this.stallTimer = undefined;
@@ -137,7 +137,7 @@ class PeerQueue {
         this.retryAt = Date.now() + RETRY_MS;
         this.hooks.sendFailed?.(this.target.id);
         this.hooks.unreachable(this.target.id);
-        if (this.queue.length) this.flush();
+        if (this.queue.size) this.flush();
       },
       () => {
         if (this.stallTimer) clearTimeout(this.stallTimer);
@@ -150,7 +150,7 @@ class PeerQueue {
 
   close(): void {
     this.closed = true;
-    this.queue = [];
+    this.queue.take();
     const s = this.stream;
     this.stream = undefined;
     s?.close();

@@ -96,6 +96,8 @@ export async function startEdgecd(opts: StartOptions = {}): Promise<EdgecdProces
     '--initial-cluster', opts.initialCluster ?? `${name}=${peerUrl}`,
     '--initial-cluster-state', opts.clusterState ?? 'new',
     ...(opts.args ?? []),
+    // Extra edgecd flags for every member (bench/anatomy.ts --member-args).
+    ...(process.env.EDGECD_MEMBER_ARGS ? process.env.EDGECD_MEMBER_ARGS.split(' ') : []),
   ];
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(opts.env ?? {}) };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;

@@ -21,6 +21,7 @@ import {
   type NodeId,
   type Ready,
 } from '../../../src/raft/index.ts';
+import { Outbox } from '../../../src/transport/outbox.ts';
 import { chain, decodeApp, encodeApp, entryKey, type AppState } from './app.ts';
 import { EventQueue } from './heap.ts';
 import { Checker, InvariantError } from './invariants.ts';
@@ -40,11 +41,15 @@ export interface SimOptions {
   trace?: boolean;
   /** Readys in flight per member (asynchronous storage writes); 0 for synchronous Readys. Default: chosen by the seed. */
   asyncWrites?: number;
+  /** Messages to a peer wait in an Outbox (src/transport) as the member's transport keeps them, coalesced, until a flush. Default: chosen by the seed. */
+  coalesce?: boolean;
 }
 
 export interface SimStats {
   events: number;
   messages: number;
+  /** Messages an Outbox left out or joined to another (coalescing seeds). */
+  coalesced: number;
   dropped: number;
   proposals: number;
   acked: number;
@@ -74,7 +79,8 @@ type Ev =
   | { at: number; seq: number; kind: 'chaos' }
   | { at: number; seq: number; kind: 'restart'; id: NodeId }
   | { at: number; seq: number; kind: 'snapStatus'; id: NodeId; to: NodeId; ok: boolean }
-  | { at: number; seq: number; kind: 'unreachable'; id: NodeId; to: NodeId };
+  | { at: number; seq: number; kind: 'unreachable'; id: NodeId; to: NodeId }
+  | { at: number; seq: number; kind: 'flush'; link: string; from: NodeId; inc: number };
 
 class SimNode {
   raw: RawNode | null = null;
@@ -115,6 +121,7 @@ export class World {
   stats: SimStats = {
     events: 0,
     messages: 0,
+    coalesced: 0,
     dropped: 0,
     proposals: 0,
     acked: 0,
@@ -135,6 +142,9 @@ export class World {
   readonly persistMax: number;
   /** Readys a member may have in flight (asynchronous storage writes); 0: one Ready at a time, advance(). */
   readonly asyncWrites: number;
+  /** Messages go through a per-link Outbox, as the member's transport sends them. */
+  readonly coalesce: boolean;
+  private readonly outboxes = new Map<string, Outbox>();
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly heartbeatTick: number;
@@ -186,6 +196,7 @@ export class World {
     // From a stream of its own, so that the other parameters of a seed stay what they were.
     const ar = new Rand(mixSeed(opts.seed, 7));
     this.asyncWrites = opts.asyncWrites ?? (ar.chance(0.5) ? ar.pick([1, 2, 3, 8]) : 0);
+    this.coalesce = opts.coalesce ?? new Rand(mixSeed(opts.seed, 11)).chance(0.5);
     this.traceBuf = opts.trace ? [] : null;
     this.checker = new Checker(1, 1);
 
@@ -204,7 +215,7 @@ export class World {
     const i = this.intensity;
     return (
       `members=${this.opts.members} drop=${this.dropRate} dup=${this.dupRate} delay<=${this.maxDelay} reorder=${this.reorderRate} ` +
-      `persist<=${this.persistMax} async=${this.asyncWrites} preVote=${this.preVote} checkQuorum=${this.checkQuorum} hb=${this.heartbeatTick} ` +
+      `persist<=${this.persistMax} async=${this.asyncWrites} coalesce=${this.coalesce} preVote=${this.preVote} checkQuorum=${this.checkQuorum} hb=${this.heartbeatTick} ` +
       `maxSize=${this.maxSizePerMsg} inflight=${this.maxInflight} snapEvery=${this.snapEvery} chaos=${this.chaosTicks} ` +
       `read=${i.read} partition=${i.partition} crash=${i.crash} conf=${i.conf} transfer=${i.transfer}`
     );
@@ -289,6 +300,29 @@ export class World {
 
   private send(m: Message): void {
     this.stats.messages++;
+    if (this.coalesce && m.type !== 'MsgSnap') {
+      // As the transport does: whatever gathers for a peer before its flush goes out as one batch.
+      const link = `${m.from}->${m.to}`;
+      let box = this.outboxes.get(link);
+      if (!box) this.outboxes.set(link, (box = new Outbox()));
+      if (box.size === 0) this.q.push({ at: this.now + this.rand.range(0, 2), kind: 'flush', link, from: m.from, inc: this.nodes.get(m.from)!.inc });
+      box.push(m);
+      return;
+    }
+    this.transmit(m);
+  }
+
+  private flush(link: string, from: NodeId, inc: number): void {
+    const box = this.outboxes.get(link);
+    const pushed = box?.pushed ?? 0;
+    const msgs = box?.take() ?? [];
+    this.stats.coalesced += pushed - msgs.length;
+    // A crash loses what was waiting to be sent.
+    if (this.nodes.get(from)?.inc !== inc) return;
+    for (const m of msgs) this.transmit(m);
+  }
+
+  private transmit(m: Message): void {
     if (m.type === 'MsgSnap') this.stats.snapshotsSent++;
     if (this.blocked(m.from, m.to)) return this.dropped(m, true);
     if (!this.healed && this.rand.chance(this.dropRate)) return this.dropped(m, false);
@@ -672,6 +706,9 @@ export class World {
           }
           case 'deliver':
             this.deliver(ev.m);
+            break;
+          case 'flush':
+            this.flush(ev.link, ev.from, ev.inc);
             break;
           case 'persist': {
             const n = this.nodes.get(ev.id)!;

@@ -1,0 +1,109 @@
+import type { Message } from '../raft/index.ts';
+
+/**
+ * The messages waiting to go to one peer, with the ones a later message makes worthless left out
+ * and appends that follow one another joined.
+ *
+ * A leader sends an append per proposal and another each time its commit index moves, and raft
+ * answers every append, so under load most messages repeat what a later one in the same batch says:
+ * a follower's accepting answers (each names the last index it holds; the highest says it all) and a
+ * leader's appends without entries (each only carries the commit index, which a later append carries
+ * too). Leaving one out is what losing it on the network would be, which raft is built to survive;
+ * only messages of the same term stand in for each other. An append whose entries start right after
+ * the waiting append's last entry is joined to it: the follower gets what the leader would have sent
+ * had both proposals come at once.
+ */
+export class Outbox {
+  private items: (Message | undefined)[] = [];
+  private count = 0;
+  /** Where the waiting accepting append answer is. */
+  private appResp = -1;
+  /** Where the last waiting append is. */
+  private lastApp = -1;
+  /** Appends whose entries array is this outbox's own (made by joining), so it may grow. */
+  private readonly joined = new WeakSet<Message>();
+
+  /** Messages pushed since the last take (some may have been left out or joined). */
+  pushed = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(m: Message): void {
+    this.pushed++;
+    if (m.type === 'MsgAppResp' && !m.reject) {
+      const prev = this.at(this.appResp, m.term);
+      if (prev) {
+        if (prev.index > m.index) return;
+        this.drop(this.appResp);
+      }
+      this.appResp = this.add(m);
+      return;
+    }
+    if (m.type === 'MsgApp') {
+      const prev = this.at(this.lastApp, m.term);
+      if (prev && continues(prev, m) && bytes(prev) + bytes(m) <= MAX_JOINED_BYTES) {
+        this.items[this.lastApp] = this.join(prev, m);
+        return;
+      }
+      if (prev && prev.entries.length === 0) this.drop(this.lastApp);
+      this.lastApp = this.add(m);
+      return;
+    }
+    this.add(m);
+  }
+
+  /** The messages in the order they were pushed; the outbox is empty afterwards. */
+  take(): Message[] {
+    const out: Message[] = [];
+    for (const m of this.items) if (m) out.push(m);
+    this.items = [];
+    this.count = 0;
+    this.pushed = 0;
+    this.appResp = -1;
+    this.lastApp = -1;
+    return out;
+  }
+
+  private at(i: number, term: number): Message | undefined {
+    const m = i >= 0 ? this.items[i] : undefined;
+    return m && m.term === term ? m : undefined;
+  }
+
+  private join(prev: Message, m: Message): Message {
+    if (m.entries.length === 0) return { ...prev, commit: Math.max(prev.commit, m.commit) };
+    const out = this.joined.has(prev) ? prev : { ...prev, entries: prev.entries.slice() };
+    for (const e of m.entries) out.entries.push(e);
+    out.commit = Math.max(prev.commit, m.commit);
+    this.joined.add(out);
+    return out;
+  }
+
+  private add(m: Message): number {
+    this.count++;
+    return this.items.push(m) - 1;
+  }
+
+  private drop(i: number): void {
+    this.items[i] = undefined;
+    this.count--;
+  }
+}
+
+/** Joined appends stop growing past this (raft's own messages stay under its size limit). */
+const MAX_JOINED_BYTES = 1 << 20;
+
+/** Whether m's entries start right after prev's last entry, at the term prev's last entry has. */
+function continues(prev: Message, m: Message): boolean {
+  const n = prev.entries.length;
+  const lastIndex = prev.index + n;
+  const lastTerm = n ? prev.entries[n - 1].term : prev.logTerm;
+  return m.index === lastIndex && m.logTerm === lastTerm;
+}
+
+function bytes(m: Message): number {
+  let n = 0;
+  for (const e of m.entries) n += e.data.length;
+  return n;
+}
