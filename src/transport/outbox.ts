@@ -11,7 +11,9 @@ import type { Message } from '../raft/index.ts';
  * too). Leaving one out is what losing it on the network would be, which raft is built to survive;
  * only messages of the same term stand in for each other. An append whose entries start right after
  * the waiting append's last entry is joined to it: the follower gets what the leader would have sent
- * had both proposals come at once.
+ * had both proposals come at once. Proposals a follower forwards are joined the same way (as one
+ * client's batch would be), unless one carries a membership change: the leader refuses a proposal
+ * whole, and a change must not take ordinary writes down with it.
  */
 export class Outbox {
   private items: (Message | undefined)[] = [];
@@ -20,6 +22,8 @@ export class Outbox {
   private appResp = -1;
   /** Where the last waiting append is. */
   private lastApp = -1;
+  /** Where the last waiting proposal is, when later proposals may join it. */
+  private lastProp = -1;
   /** Appends whose entries array is this outbox's own (made by joining), so it may grow. */
   private readonly joined = new WeakSet<Message>();
 
@@ -51,6 +55,17 @@ export class Outbox {
       this.lastApp = this.add(m);
       return;
     }
+    if (m.type === 'MsgProp') {
+      const joinable = m.entries.every((e) => e.type === 'normal');
+      const prev = joinable && this.lastProp >= 0 ? this.items[this.lastProp] : undefined;
+      if (prev && bytes(prev) + bytes(m) <= MAX_JOINED_BYTES) {
+        this.items[this.lastProp] = this.join(prev, m);
+        return;
+      }
+      const at = this.add(m);
+      this.lastProp = joinable ? at : -1;
+      return;
+    }
     this.add(m);
   }
 
@@ -63,6 +78,7 @@ export class Outbox {
     this.pushed = 0;
     this.appResp = -1;
     this.lastApp = -1;
+    this.lastProp = -1;
     return out;
   }
 

@@ -70,3 +70,18 @@ test('of a follower’s accepting answers only the highest goes; rejections all 
     [3, 3],
   ]);
 });
+
+test('forwarded proposals are joined in order, but never with a membership change', () => {
+  const prop = (type: Entry['type'], ...idx: number[]) => msg({ type: 'MsgProp', term: 0, entries: idx.map((i) => ({ ...entry(0, 0), type, data: new Uint8Array([i]) })) });
+  const box = new Outbox();
+  box.push(prop('normal', 1));
+  box.push(prop('normal', 2, 3));
+  box.push(prop('confChange', 4));
+  box.push(prop('normal', 5));
+  box.push(prop('normal', 6));
+  const out = box.take();
+  assert.deepEqual(
+    out.map((m) => m.entries.map((e) => e.data[0])),
+    [[1, 2, 3], [4], [5, 6]],
+  );
+});
