@@ -3,10 +3,12 @@ import type { LeaseOp, MemberOp, RevisionRow } from '../storage/rows.ts';
 import type { StateStore } from '../storage/stores.ts';
 import type { Clock } from './clock.ts';
 
-/** How long a small batch of applied rows waits for more before it is committed. */
-const GATHER_MS = 10;
-/** A batch this large is committed at once. */
-const BATCH_ROWS = 1000;
+/** How long a batch of applied rows waits for more before it is committed (etcd's backend batch interval). */
+export const GATHER_MS = 100;
+/** A batch this large is committed at once (etcd's backend batch limit)... */
+export const BATCH_ROWS = 10_000;
+/** ...or one whose keys and values take this much memory. */
+export const BATCH_BYTES = 32 << 20;
 
 export interface AppliedLaneOptions {
   store: StateStore;
@@ -35,6 +37,7 @@ export class AppliedLane {
   durable = 0;
   private readonly unflushed = new Map<string, RevisionRow>();
   private rows: RevisionRow[] = [];
+  private rowBytes = 0;
   private compactions: { rev: number; done: () => void }[] = [];
   private leaseOps: LeaseOp[] = [];
   private memberOps: MemberOp[] = [];
@@ -56,6 +59,7 @@ export class AppliedLane {
   record(rows: RevisionRow[]): void {
     for (const r of rows) {
       this.rows.push(r);
+      this.rowBytes += r.key.length + r.value.length;
       this.unflushed.set(revKey(r), r);
     }
   }
@@ -108,6 +112,7 @@ export class AppliedLane {
         const meta = this.meta;
         this.meta = [];
         this.rows = [];
+        this.rowBytes = 0;
         this.compactions = [];
         this.leaseOps = [];
         this.memberOps = [];
@@ -144,7 +149,7 @@ export class AppliedLane {
 
   /** Enough to commit without waiting: many rows, or a compaction someone waits for. */
   private batchFull(): boolean {
-    return this.rows.length >= BATCH_ROWS || this.compactions.length > 0;
+    return this.rows.length >= BATCH_ROWS || this.rowBytes >= BATCH_BYTES || this.compactions.length > 0;
   }
 
   /** Commits everything applied so far and waits for it. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStorage, type Entry, type Ready } from '../../src/raft/index.ts';
-import { AppliedLane } from '../../src/server/applied-lane.ts';
+import { AppliedLane, BATCH_BYTES, BATCH_ROWS, GATHER_MS } from '../../src/server/applied-lane.ts';
 import { LogLane } from '../../src/server/log-lane.ts';
 import { LogRetention } from '../../src/server/log-retention.ts';
 import type { RevisionRow } from '../../src/storage/rows.ts';
@@ -31,7 +31,7 @@ function appliedLane(store = new MemoryStore(), clock = new FakeClock()) {
   return { lane, store, clock, apply: (i: number) => (applied = i), failure: () => failure };
 }
 
-test('applied rows wait up to 10 ms for company, a full batch or a compaction goes at once, and history reads see them meanwhile', async () => {
+test('applied rows wait up to GATHER_MS for company, a full batch (rows or bytes) or a compaction goes at once, and history reads see them meanwhile', async () => {
   const { lane, store, clock, apply } = appliedLane();
   lane.record([row(2, 'a', 'one')]);
   apply(2);
@@ -40,17 +40,30 @@ test('applied rows wait up to 10 ms for company, a full batch or a compaction go
   assert.equal(store.state.commits, 0, 'gathering');
   assert.deepEqual((await lane.rowsBetween(0, 2, 10)).map((r) => r.value), ['one'], 'unflushed rows are served from memory');
   assert.equal((await lane.values([{ main: 2, sub: 0 }])).get('2.0')?.value, 'one');
-  clock.advance(10);
+  clock.advance(GATHER_MS - 1);
+  await settle();
+  assert.equal(store.state.commits, 0, 'still gathering');
+  clock.advance(1);
   await settle();
   assert.equal(store.state.commits, 1);
   assert.equal(lane.persisted, 2);
-  lane.record(Array.from({ length: 1000 }, (_, i) => row(3 + i, `k${i}`)));
-  apply(1002);
+  lane.record(Array.from({ length: BATCH_ROWS - 1 }, (_, i) => row(3 + i, `k${i}`)));
+  apply(BATCH_ROWS + 1);
   lane.flush();
   await settle();
-  assert.equal(store.state.commits, 2, '1,000 rows need no gathering');
+  assert.equal(store.state.commits, 1, 'one row short of a batch gathers');
+  lane.record([row(BATCH_ROWS + 2, 'z')]);
+  apply(BATCH_ROWS + 2);
+  lane.flush();
+  await settle();
+  assert.equal(store.state.commits, 2, 'a full batch needs no gathering');
+  lane.record([row(BATCH_ROWS + 3, 'big', 'x'.repeat(BATCH_BYTES))]);
+  apply(BATCH_ROWS + 3);
+  lane.flush();
+  await settle();
+  assert.equal(store.state.commits, 3, 'nor does a batch as large as BATCH_BYTES');
   const compacted = lane.compact(500);
-  apply(1003);
+  apply(BATCH_ROWS + 4);
   lane.flush();
   await compacted;
   assert.equal(store.state.meta.get('compact_rev'), '500');

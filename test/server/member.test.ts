@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_AUTH } from '../../src/auth/index.ts';
+import { GATHER_MS } from '../../src/server/applied-lane.ts';
 import { Member } from '../../src/server/member.ts';
 import type { PutResponse, RangeResponse } from '../../src/server/rpc-types.ts';
 import { FakeClock } from '../helpers/fake-clock.ts';
@@ -51,8 +52,8 @@ test('a write is answered only once its log entry is durable, then reads see it'
 test('applied rows reach the state store in gathered batches; a restart on the same store recovers every revision', async () => {
   const { m, store, clock } = await lone();
   for (let i = 0; i < 5; i++) await m.propose(put(`k${i % 2}`, `v${i}`));
-  assert.equal(store.state.rows.size, 0, 'rows wait up to 10 ms for more');
-  clock.advance(10);
+  assert.equal(store.state.rows.size, 0, 'rows wait up to GATHER_MS for more');
+  clock.advance(GATHER_MS);
   await settle();
   assert.equal(store.state.rows.size, 5);
   assert.equal(store.state.meta.get('consistent_index'), String(m.appliedIndex));
@@ -100,7 +101,7 @@ test('a lease expires on the fake clock: its revoke goes through the log and del
   assert.equal((await range(m, rangeReq('svc/a'))).kvs.length, 0, 'gone once the TTL ran out');
   assert.equal(m.lessor.exists(7n), false);
   assert.equal(await m.leases.renew(7n), 0, 'a renewal now finds no lease');
-  clock.advance(10);
+  clock.advance(GATHER_MS);
   await settle();
   assert.equal(store.state.leaseRows.size, 0, 'the revoke reached the tables');
   await m.close();
