@@ -18,6 +18,7 @@ import { joiningIdentity, refuseIfBootstrapped } from './joining.ts';
 import { createWatchStore } from './watch-history.ts';
 import { Member } from './member.ts';
 import { AlarmAction } from './alarms.ts';
+import { SHARED_CONNECTION_BATCHES } from './applied-lane.ts';
 import { systemClock } from './clock.ts';
 import { CorruptionCheck, mismatched } from './corruption.ts';
 import { forwardLease, handOver, peerHashes, peerRoutes, promoteOnLeader } from './peer-link.ts';
@@ -157,6 +158,7 @@ export async function bootMember(opts: BootOptions): Promise<Booted> {
       // pglite-socket loses acknowledged commits of pipelined statements to a kill (the crash test
       // shows it with two): the embedded store writes one log batch at a time.
       logWrites: embedded ? 1 : o.logWrites,
+      appliedBatches: embedded ? SHARED_CONNECTION_BATCHES : undefined,
       onMembers: (members) => transport.setPeers(members.map((m) => ({ id: nodeIdOf(m.id), urls: m.peerUrls }))),
     });
     const m = member;

@@ -52,6 +52,8 @@ export interface MemberOptions {
   forwardLease?: (kind: 'renew' | 'ttl', id: bigint) => Promise<{ ttl: number }>;
   /** Log writes in flight at once (each a batch of whatever raft had ready). */
   logWrites?: number;
+  /** How the applied lane batches its rows (default: etcd's 100 ms / 10,000 rows). */
+  appliedBatches?: { gatherMs: number; batchRows: number };
   /** The leader compacts history on its own (etcd's --auto-compaction-*). */
   autoCompaction?: AutoCompaction;
   /** --quota-backend-bytes (none: no quota). */
@@ -122,6 +124,7 @@ export function memberParts(store: MemberStore, opts: MemberOptions, cfg: PartsC
     fail: h.fail,
     failed: h.failed,
     committed: o.metrics && ((s) => o.metrics!.backendCommit.observe(s)),
+    ...o.appliedBatches,
   });
   // Every write's changes leave the store here: leases follow their keys, the rows go to the
   // database, watchers hear of them, all before the writer is answered.
