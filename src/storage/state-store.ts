@@ -151,7 +151,10 @@ export function appliedStatements(tx: Tx, b: AppliedBatch): postgres.PendingQuer
   const q: postgres.PendingQuery<postgres.Row[]>[] = [];
   if (b.rows.length > 0) {
     const r = b.rows;
-    // Keys and values travel as one bytea, cut apart by offset: large text arrays cost far more on both sides.
+    // Keys and values travel as one blob, cut apart by offset: large text arrays cost far more on both
+    // sides. As base64 text decoded by the server: postgres.js sends a bytea as hex, which took this
+    // process twice the CPU (an insert of 28 log entries: 372 / 232 us against 198 / 162). OFFSET 0:
+    // pulled up into the select list, a generic plan would decode the whole blob once per row.
     let all = '';
     const offs: number[] = [];
     for (const x of r) {
@@ -160,7 +163,7 @@ export function appliedStatements(tx: Tx, b: AppliedBatch): postgres.PendingQuer
     }
     q.push(tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
       SELECT m, s, substring(blob.b FROM o FOR kl), substring(blob.b FROM o + kl FOR vl), c, ver, l, t::bool
-      FROM (SELECT ${Buffer.from(all, 'latin1')}::bytea AS b) AS blob, unnest(
+      FROM (SELECT decode(${Buffer.from(all, 'latin1').toString('base64')}::text, 'base64') AS b OFFSET 0) AS blob, unnest(
         ${r.map((x) => x.main)}::bigint[], ${r.map((x) => x.sub)}::int[], ${offs}::int[], ${r.map((x) => x.key.length)}::int[],
         ${r.map((x) => x.value.length)}::int[], ${r.map((x) => x.createRev)}::bigint[], ${r.map((x) => x.version)}::bigint[],
         ${r.map((x) => x.lease.toString())}::bigint[], ${r.map((x) => (x.tombstone ? 't' : 'f'))}::text[]) AS u(m, s, o, kl, vl, c, ver, l, t)
