@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Rng } from '../watch/model.ts';
+import { Rng, sleep } from '../watch/model.ts';
 import type { Cluster } from './cluster.ts';
 import {
   ELECTION_NAME,
@@ -10,10 +10,13 @@ import {
   type ElectionHistory,
   type LockAttempt,
   type LockHistory,
+  type ObservedLeader,
   type ObserverRecord,
   type ObserveSession,
   type Proclaim,
 } from './history.ts';
+import { HarnessStream, type OpenStreams } from './harness-stream.ts';
+import { getEventStream, SseFrames, type SseMessage } from '../helpers/sse-stream.ts';
 
 /**
  * The lock and election clients (checked by check-coord.ts).
@@ -35,7 +38,6 @@ import {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface CoordOptions {
   lockClients: number;
@@ -68,7 +70,7 @@ export class CoordinationWorkload {
   private readonly clientLoops: Promise<void>[] = [];
   private readonly loops: Promise<void>[] = [];
   private readonly keepers = new Set<Promise<void>>();
-  private readonly streams = new Set<{ close(reason: string): void }>();
+  private readonly streams: OpenStreams = new Set();
   private leaseSeq = 0;
   private valueSeq = 0;
 
@@ -334,153 +336,41 @@ export class CoordinationWorkload {
   }
 
   /** One SSE observe connection; answers the last event id it got (the resume point; '' to start afresh). */
-  private sseObserveStream(s: ObserveSession, lastEventId: string, lifetimeMs: number): Promise<string> {
+  private async sseObserveStream(s: ObserveSession, lastEventId: string, lifetimeMs: number): Promise<string> {
     const q = new URLSearchParams({ name: b64(ELECTION_NAME), heartbeat: '1000' });
     const u = new URL(`/v3/election/observe/sse?${q}`, this.cluster.members[s.member].url);
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (lastEventId) headers['last-event-id'] = lastEventId;
-    return new Promise<string>((resolve) => {
-      let done = false;
-      let id = lastEventId;
-      let idle: NodeJS.Timeout | undefined;
-      let life: NodeJS.Timeout | undefined;
-      const finish = (reason: string) => {
-        if (done) return;
-        done = true;
-        s.end = this.now();
-        s.endReason = reason;
-        clearTimeout(idle);
-        clearTimeout(life);
-        this.streams.delete(handle);
-        req.destroy();
-        resolve(id);
-      };
-      const handle = { close: (reason: string) => finish(reason) };
-      this.streams.add(handle);
-      // Heartbeats come every second: a stream quiet for 5 s is a paused or cut-off member.
-      const touch = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => finish('idle'), 5000);
-      };
-      if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
-      const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers, agent: false }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          finish(`status ${res.statusCode}`);
-          return;
-        }
-        res.setEncoding('utf8');
-        let buf = '';
-        let data: string[] = [];
-        let event = '';
-        let idBuf = id;
-        res.on('data', (chunk: string) => {
-          touch();
-          buf += chunk;
-          let i: number;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, i);
-            buf = buf.slice(i + 1);
-            if (line === '') {
-              // A message is complete: its id counts only now (as an EventSource does).
-              if (event === 'compacted') {
-                // The resume point is gone: start afresh with the leader of now.
-                id = '';
-                finish('compacted');
-                return;
-              }
-              if (data.length && event === '') {
-                const r = JSON.parse(data.join('\n'));
-                const kv = r.kv ?? {};
-                s.lines.push({ rev: Number(r.header?.revision ?? 0), key: unb64(kv.key), create: Number(kv.create_revision ?? 0), mod: Number(kv.mod_revision ?? 0), value: unb64(kv.value) });
-              }
-              id = idBuf;
-              data = [];
-              event = '';
-              continue;
-            }
-            if (line.startsWith(':')) continue;
-            const c = line.indexOf(':');
-            const field = c < 0 ? line : line.slice(0, c);
-            let value = c < 0 ? '' : line.slice(c + 1);
-            if (value.startsWith(' ')) value = value.slice(1);
-            if (field === 'data') data.push(value);
-            else if (field === 'event') event = value;
-            else if (field === 'id') idBuf = value;
-          }
-        });
-        res.on('end', () => finish('stream ended'));
-        res.on('error', () => finish('stream error'));
-      });
-      req.on('error', (err) => finish(`request error: ${err.message}`));
-      touch();
-    });
+    const frames = new SseFrames(lastEventId);
+    // Heartbeats come every second: a stream quiet for 5 s is a paused or cut-off member.
+    const stream = new HarnessStream(this.streams, s, this.now, 5000, lifetimeMs);
+    const onMessage = (m: SseMessage) => {
+      if (m.event === 'compacted') {
+        // The resume point is gone: start afresh with the leader of now.
+        frames.lastEventId = '';
+        stream.close('compacted');
+        return false;
+      }
+      if (m.event === 'message') s.lines.push(leaderLine(JSON.parse(m.data)));
+    };
+    stream.follow(getEventStream(u, lastEventId), (chunk) => frames.push(chunk, onMessage));
+    await stream.ended;
+    return frames.lastEventId;
   }
 
-  private observeStream(s: ObserveSession, lifetimeMs: number): Promise<void> {
+  private async observeStream(s: ObserveSession, lifetimeMs: number): Promise<void> {
     const u = new URL('/v3/election/observe', this.cluster.members[s.member].url);
     const body = JSON.stringify({ name: b64(ELECTION_NAME) });
-    return new Promise<void>((resolve) => {
-      let done = false;
-      let idle: NodeJS.Timeout | undefined;
-      let life: NodeJS.Timeout | undefined;
-      const finish = (reason: string) => {
-        if (done) return;
-        done = true;
-        s.end = this.now();
-        s.endReason = reason;
-        clearTimeout(idle);
-        clearTimeout(life);
-        this.streams.delete(handle);
-        req.destroy();
-        resolve();
-      };
-      const handle = { close: (reason: string) => finish(reason) };
-      this.streams.add(handle);
-      // Observe sends nothing while the leader stays the same: a quiet stream may be a paused or
-      // cut-off member. Reconnecting costs nothing.
-      const touch = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => finish('idle'), 6000);
-      };
-      if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body) } }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          finish(`status ${res.statusCode}`);
-          return;
-        }
-        let pending = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          touch();
-          pending += d;
-          let nl: number;
-          while ((nl = pending.indexOf('\n')) >= 0) {
-            const line = pending.slice(0, nl);
-            pending = pending.slice(nl + 1);
-            let o: any;
-            try {
-              o = JSON.parse(line);
-            } catch {
-              finish(`bad line: ${line.slice(0, 80)}`);
-              return;
-            }
-            if (o.error) {
-              finish(`stream error: ${JSON.stringify(o.error).slice(0, 120)}`);
-              return;
-            }
-            const r = o.result ?? {};
-            const kv = r.kv ?? {};
-            s.lines.push({ rev: Number(r.header?.revision ?? 0), key: unb64(kv.key), create: Number(kv.create_revision ?? 0), mod: Number(kv.mod_revision ?? 0), value: unb64(kv.value) });
-          }
-        });
-        res.on('end', () => finish('stream ended'));
-        res.on('error', () => finish('stream error'));
-      });
-      req.on('error', (err) => finish(`request error: ${err.message}`));
-      req.end(body);
-      touch();
-    });
+    // Observe sends nothing while the leader stays the same: a quiet stream may be a paused or
+    // cut-off member. Reconnecting costs nothing.
+    const stream = new HarnessStream(this.streams, s, this.now, 6000, lifetimeMs);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body) } });
+    stream.follow(req, stream.jsonLines((r) => s.lines.push(leaderLine(r))));
+    req.end(body);
+    await stream.ended;
   }
+}
+
+/** An observe answer as the checker reads it. */
+function leaderLine(r: any): ObservedLeader {
+  const kv = r.kv ?? {};
+  return { rev: Number(r.header?.revision ?? 0), key: unb64(kv.key), create: Number(kv.create_revision ?? 0), mod: Number(kv.mod_revision ?? 0), value: unb64(kv.value) };
 }

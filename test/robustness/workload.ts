@@ -1,8 +1,10 @@
 import http from 'node:http';
 import type { ProxyTier } from './proxies.ts';
-import { Rng } from '../watch/model.ts';
+import { Rng, sleep } from '../watch/model.ts';
 import type { Cluster } from './cluster.ts';
 import { refusedForToken, tokenCancelReason, type TokenSource } from './auth-client.ts';
+import { HarnessStream, type OpenStreams } from './harness-stream.ts';
+import { getEventStream, SseFrames, type SseMessage } from '../helpers/sse-stream.ts';
 import { LEASE_PREFIX, REGISTER_PREFIX, type KvKind, type KvOp, type LeaseRecord, type Value, type WatchEvent, type WatcherRecord, type WatchSession } from './history.ts';
 
 /**
@@ -15,8 +17,6 @@ import { LEASE_PREFIX, REGISTER_PREFIX, type KvKind, type KvOp, type LeaseRecord
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const unb64 = (s: string | undefined) => (s ? Buffer.from(s, 'base64').toString() : '');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// (SSE parsing follows the EventSource rules: a message's id is taken once the message is complete.)
 
 export interface WorkloadOptions {
   clients: number;
@@ -47,7 +47,7 @@ export class Workload {
   private valueSeq = 0;
   private leaseSeq = 0;
   private readonly loops: Promise<void>[] = [];
-  private readonly streams = new Set<{ close(reason: string): void }>();
+  private readonly streams: OpenStreams = new Set();
 
   constructor(
     private readonly cluster: Cluster,
@@ -258,174 +258,67 @@ export class Workload {
   }
 
   /** One SSE connection; returns the last event id it got (the resume point). */
-  private sseStream(s: WatchSession, lastEventId: string, lifetimeMs: number): Promise<string> {
+  private async sseStream(s: WatchSession, lastEventId: string, lifetimeMs: number): Promise<string> {
     const base = s.proxy !== undefined ? this.o.proxies!.proxies[s.proxy].url : this.cluster.members[s.member].url;
     const q = new URLSearchParams({ key: 'AA==', range_end: 'AA==', prev_kv: 'true', progress_notify: 'true', heartbeat: '1000' });
     const token = this.o.auth?.current;
     if (token) q.set('token', token);
     if (!lastEventId && s.start > 0) q.set('start_revision', String(s.start));
-    const u = new URL(`/v3/watch/sse?${q}`, base);
-    const headers: Record<string, string> = { accept: 'text/event-stream' };
-    if (lastEventId) headers['last-event-id'] = lastEventId;
-    return new Promise<string>((resolve) => {
-      let done = false;
-      let id = lastEventId;
-      let idle: NodeJS.Timeout | undefined;
-      let life: NodeJS.Timeout | undefined;
-      const finish = (reason: string) => {
-        if (done) return;
-        done = true;
-        s.end = this.now();
-        s.endReason = reason;
-        clearTimeout(idle);
-        clearTimeout(life);
-        this.streams.delete(handle);
-        req.destroy();
-        resolve(id);
-      };
-      const handle = { close: (reason: string) => finish(reason) };
-      this.streams.add(handle);
-      const touch = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => finish('idle'), 5000);
-      };
-      if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
-      const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers, agent: false }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          // Refused for its token (stale after a role change): renewed before the next connection.
-          if (token && (res.statusCode === 401 || res.statusCode === 400)) this.o.auth!.refused(token);
-          else if (this.o.auth && !token) void this.o.auth.get();
-          finish(`status ${res.statusCode}`);
-          return;
-        }
-        res.setEncoding('utf8');
-        let buf = '';
-        let data: string[] = [];
-        let event = '';
-        let idBuf = id;
-        res.on('data', (chunk: string) => {
-          touch();
-          s.last = this.now();
-          buf += chunk;
-          let i: number;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, i);
-            buf = buf.slice(i + 1);
-            if (line === '') {
-              // A message is complete: its id counts only now (as an EventSource does).
-              if (data.length) {
-                const r = JSON.parse(data.join('\n'));
-                if (event === 'created') s.created = Number(r.header?.revision ?? 0);
-                if (event === 'compacted' || event === 'canceled') {
-                  s.canceled = r.cancel_reason || (r.compact_revision ? `compacted at ${r.compact_revision}` : event);
-                  finish('canceled');
-                  return;
-                }
-                for (const e of r.events ?? []) s.events.push(parseEvent(e));
-              }
-              id = idBuf;
-              data = [];
-              event = '';
-              continue;
-            }
-            if (line.startsWith(':')) continue;
-            const c = line.indexOf(':');
-            const field = c < 0 ? line : line.slice(0, c);
-            let value = c < 0 ? '' : line.slice(c + 1);
-            if (value.startsWith(' ')) value = value.slice(1);
-            if (field === 'data') data.push(value);
-            else if (field === 'event') event = value;
-            else if (field === 'id') idBuf = value;
-          }
-        });
-        res.on('end', () => finish('stream ended'));
-        res.on('error', () => finish('stream error'));
-      });
-      req.on('error', (err) => finish(`request error: ${err.message}`));
-      touch();
+    const frames = new SseFrames(lastEventId);
+    const stream = new HarnessStream(this.streams, s, () => this.now(), 5000, lifetimeMs);
+    const onMessage = (m: SseMessage) => {
+      const r = JSON.parse(m.data);
+      if (m.event === 'created') s.created = Number(r.header?.revision ?? 0);
+      if (m.event === 'compacted' || m.event === 'canceled') {
+        s.canceled = r.cancel_reason || (r.compact_revision ? `compacted at ${r.compact_revision}` : m.event);
+        stream.close('canceled');
+        return false;
+      }
+      for (const e of r.events ?? []) s.events.push(parseEvent(e));
+    };
+    const onChunk = (chunk: string) => {
+      s.last = this.now();
+      frames.push(chunk, onMessage);
+    };
+    stream.follow(getEventStream(new URL(`/v3/watch/sse?${q}`, base), lastEventId), onChunk, (status) => {
+      // Refused for its token (stale after a role change): renewed before the next connection.
+      if (token && (status === 401 || status === 400)) this.o.auth!.refused(token);
+      else if (this.o.auth && !token) void this.o.auth.get();
     });
+    await stream.ended;
+    return frames.lastEventId;
   }
 
-  private watchStream(s: WatchSession, lifetimeMs: number): Promise<void> {
+  private async watchStream(s: WatchSession, lifetimeMs: number): Promise<void> {
     const m = this.cluster.members[s.member];
     const u = new URL('/v3/watch', m.url);
     const body = JSON.stringify({ create_request: { key: 'AA==', range_end: 'AA==', start_revision: String(s.start), prev_kv: true, progress_notify: true } });
-    return new Promise<void>((resolve) => {
-      let done = false;
-      let idle: NodeJS.Timeout | undefined;
-      let life: NodeJS.Timeout | undefined;
-      const finish = (reason: string) => {
-        if (done) return;
-        done = true;
-        s.end = this.now();
-        s.endReason = reason;
-        clearTimeout(idle);
-        clearTimeout(life);
-        this.streams.delete(handle);
-        req.destroy();
-        resolve();
-      };
-      const handle = { close: (reason: string) => finish(reason) };
-      this.streams.add(handle);
-      // No line for a while (progress notifications come every second when idle): the member is
-      // paused or cut off. Resume elsewhere.
-      const touch = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => finish('idle'), 5000);
-      };
-      if (lifetimeMs < Infinity) life = setTimeout(() => finish('dropped by harness'), lifetimeMs);
-      const token = this.o.auth?.current;
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body), ...(token ? { authorization: token } : {}) } }, (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          finish(`status ${res.statusCode}`);
-          return;
-        }
-        let pending = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          touch();
-          s.last = this.now();
-          pending += d;
-          let nl: number;
-          while ((nl = pending.indexOf('\n')) >= 0) {
-            const line = pending.slice(0, nl);
-            pending = pending.slice(nl + 1);
-            let o: any;
-            try {
-              o = JSON.parse(line);
-            } catch {
-              finish(`bad line: ${line.slice(0, 80)}`);
-              return;
-            }
-            if (o.error) {
-              finish(`stream error: ${JSON.stringify(o.error).slice(0, 120)}`);
-              return;
-            }
-            const r = o.result ?? {};
-            if (r.created) s.created = Number(r.header?.revision ?? 0);
-            if (r.canceled && this.o.auth && tokenCancelReason(r.cancel_reason ?? '')) {
-              // Refused for its token: watch again with a fresh one (nothing was delivered).
-              if (token) this.o.auth.refused(token);
-              finish(`token refused: ${r.cancel_reason}`);
-              return;
-            }
-            if (r.canceled) {
-              s.canceled = r.cancel_reason || (r.compact_revision ? `compacted at ${r.compact_revision}` : 'canceled');
-              finish('canceled');
-              return;
-            }
-            for (const e of r.events ?? []) s.events.push(parseEvent(e));
-          }
-        });
-        res.on('end', () => finish('stream ended'));
-        res.on('error', () => finish('stream error'));
-      });
-      req.on('error', (err) => finish(`request error: ${err.message}`));
-      req.end(body);
-      touch();
+    // No line for a while (progress notifications come every second when idle): the member is
+    // paused or cut off. Resume elsewhere.
+    const stream = new HarnessStream(this.streams, s, () => this.now(), 5000, lifetimeMs);
+    const token = this.o.auth?.current;
+    const lines = stream.jsonLines((r) => {
+      if (r.created) s.created = Number(r.header?.revision ?? 0);
+      if (r.canceled && this.o.auth && tokenCancelReason(r.cancel_reason ?? '')) {
+        // Refused for its token: watch again with a fresh one (nothing was delivered).
+        if (token) this.o.auth.refused(token);
+        stream.close(`token refused: ${r.cancel_reason}`);
+        return;
+      }
+      if (r.canceled) {
+        s.canceled = r.cancel_reason || (r.compact_revision ? `compacted at ${r.compact_revision}` : 'canceled');
+        stream.close('canceled');
+        return;
+      }
+      for (const e of r.events ?? []) s.events.push(parseEvent(e));
     });
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body), ...(token ? { authorization: token } : {}) } });
+    stream.follow(req, (chunk) => {
+      s.last = this.now();
+      lines(chunk);
+    });
+    req.end(body);
+    await stream.ended;
   }
 
   // ---- leases ----
