@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NO_EVENT_LOG, type EventLog } from './event-log.ts';
-import { DEFAULT_FEED_OPTIONS, RangeFeed, feedId, type FeedOptions, type FeedSpec, type FeedStats } from './range-feed.ts';
+import { DEFAULT_FEED_OPTIONS, feedId, type FeedOptions, type FeedSpec, type FeedStats } from './feed-spec.ts';
+import { RangeFeed } from './range-feed.ts';
 import { ReadCache } from './read-cache.ts';
 import { DEFAULT_SUBSCRIBER_LIMITS, type SseSubscriber, type SubscriberLimits } from './sse.ts';
 import type { Upstream, UpstreamAnswer } from './upstream.ts';

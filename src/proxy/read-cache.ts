@@ -1,4 +1,5 @@
-import type { FeedSpec, RangeFeed } from './range-feed.ts';
+import type { FeedSpec } from './feed-spec.ts';
+import type { RangeFeed } from './range-feed.ts';
 import type { Upstream, UpstreamAnswer } from './upstream.ts';
 
 /** A stored answer to a serializable range: its body, and the revision it was read at. */

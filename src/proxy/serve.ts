@@ -4,7 +4,7 @@ import { proxyApp } from './app.ts';
 import { NO_EVENT_LOG } from './event-log.ts';
 import { NodeUpstream } from './node-upstream.ts';
 import { ProxyCore } from './proxy.ts';
-import { DEFAULT_FEED_OPTIONS } from './range-feed.ts';
+import { DEFAULT_FEED_OPTIONS } from './feed-spec.ts';
 import { connectRedis, RedisEventLog, RedisReadStore } from './redis.ts';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './sse.ts';
 import { Endpoints } from './upstream.ts';
