@@ -64,6 +64,17 @@ export class FeedWatch {
     this.eventsSinceTick = true;
   }
 
+  /**
+   * Asks the member for progress now (a gateway stream waits for its answer): the answer moves the
+   * feed's `delivered` to the member's revision. Counts for stall detection as the tick's own.
+   */
+  askProgress(): void {
+    const w = this.watch;
+    if (!w || !this.host.live) return;
+    if (!this.progressAskedAt) this.progressAskedAt = Date.now();
+    w.send({ progress_request: {} });
+  }
+
   open(): void {
     if (this.closed) return;
     const startRev = this.host.startRevision();

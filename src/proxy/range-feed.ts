@@ -4,6 +4,7 @@ import { FeedHistory, type History } from './feed-history.ts';
 import { BatchRing } from './feed-ring.ts';
 import { DEFAULT_FEED_OPTIONS, feedId, type FeedOptions, type FeedSpec, type FeedStats, type FeedSubscriber } from './feed-spec.ts';
 import { FeedWatch } from './feed-watch.ts';
+import type { HeaderInfo } from '../api/json/encode.ts';
 import type { Upstream, UpstreamWatchResponse } from './upstream.ts';
 
 export { DEFAULT_FEED_OPTIONS, createRequest, feedId, type FeedOptions, type FeedSpec, type FeedStats, type FeedSubscriber } from './feed-spec.ts';
@@ -35,6 +36,7 @@ export class RangeFeed {
   private readonly history: FeedHistory;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly catching = new Set<FeedSubscriber>();
+  private afterProgress: (() => void)[] = [];
   /** Called with each batch (read-cache invalidation) and when the feed loses its upstream. */
   onBatch?: (b: LogBatch) => void;
   onDisconnect?: () => void;
@@ -83,6 +85,21 @@ export class RangeFeed {
   /** The ring has every event in (ringFrom, delivered]. */
   get ringFrom(): number {
     return this.ring.from;
+  }
+
+  /** The cluster's header fields as the feed's member last gave them (for answers built with src/api's encoders). */
+  get headerInfo(): HeaderInfo {
+    const h = this.upstreamWatch.header;
+    return { clusterId: h.cluster_id, memberId: h.member_id, raftTerm: Number(h.raft_term) };
+  }
+
+  /**
+   * Asks the member for progress now: `delivered`, and every live subscriber's `sent`, reach its
+   * revision; `then` runs at the next progress answer (a re-watching feed's first).
+   */
+  askProgress(then?: () => void): void {
+    if (then) this.afterProgress.push(then);
+    this.upstreamWatch.askProgress();
   }
 
   /** The header every answer carries, at revision rev. */
@@ -168,6 +185,11 @@ export class RangeFeed {
       for (const s of this.subs) if (s.live && s.wantsProgress && s.sent < rev) (s.sent = rev), s.progress(rev, hdr);
       for (const s of this.subs) if (s.live && s.sent < rev) s.sent = rev;
     }
+    if (this.afterProgress.length) {
+      const then = this.afterProgress;
+      this.afterProgress = [];
+      for (const fn of then) fn();
+    }
   }
 
   /** Fans a batch out to every live subscriber, each given only what lies after its `sent`. */
@@ -221,6 +243,7 @@ export class RangeFeed {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.afterProgress = [];
     this.upstreamWatch.close();
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.cacheable = false;
