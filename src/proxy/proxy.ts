@@ -86,6 +86,7 @@ export class ProxyCore implements GatewayHost {
       ['edgecd_proxy_read_cache_hits_total', 'counter', 'Serializable ranges answered from the local cache', c.hits],
       ['edgecd_proxy_read_cache_shared_hits_total', 'counter', 'Serializable ranges answered from the shared (Redis) cache', c.sharedHits],
       ['edgecd_proxy_read_cache_misses_total', 'counter', 'Cacheable serializable ranges read from the cluster', c.misses],
+      ['edgecd_proxy_read_cache_auth_checks_total', 'counter', 'Calls to /v3/auth/status made before serving cached answers (one in flight, shared by the hits waiting for it)', this.cache.authChecks],
       ['edgecd_proxy_read_stale_refused_total', 'counter', 'Serializable answers older than a feed had delivered, read again linearizably', c.staleRefused],
     ] as const;
     return lines.map(([n, t, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} ${t}\n${n} ${v}\n`).join('');
