@@ -26,6 +26,18 @@ export function clusterHeader(h: RawHeader | undefined): ClusterHeader {
   };
 }
 
+/** A read, tried again when the member went away under it (the next try finds its connection refused and moves to the next endpoint): reads are safe to repeat. */
+async function retried<T>(f: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 100 * i));
+    }
+  }
+}
+
 /** gRPC codes with which a member refuses a watch's token or range (a cancel_reason, not a stream error). */
 const REFUSALS = new Set([3, 7, 16]);
 
@@ -61,7 +73,7 @@ export class WatchChecker {
 
   /** The member's revision now, in its header (what a progress answer or a refusal carries). Status needs no token. */
   async current(): Promise<ClusterHeader> {
-    const a = await this.upstream.call('/v3/maintenance/status', '{}');
+    const a = await retried(() => this.upstream.call('/v3/maintenance/status', '{}'));
     if (a.status !== 200) throw new Error(`the member answered ${a.status}: ${a.body}`);
     return clusterHeader((JSON.parse(a.body) as { header?: RawHeader }).header);
   }
@@ -70,7 +82,7 @@ export class WatchChecker {
     const body: Record<string, unknown> = { key: b64(key), serializable: true, count_only: true };
     if (rangeEnd !== '') body.range_end = b64(rangeEnd);
     if (revision) body.revision = String(revision);
-    const a = await this.upstream.call('/v3/kv/range', JSON.stringify(body), token);
+    const a = await retried(() => this.upstream.call('/v3/kv/range', JSON.stringify(body), token));
     let parsed: { header?: RawHeader; error?: string; message?: string; code?: number } = {};
     try {
       parsed = JSON.parse(a.body);
