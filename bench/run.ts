@@ -1,4 +1,6 @@
-// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-embedded,edgecd-auth,edgecd-metrics,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// npm run bench [-- --seconds 5 --rounds 1 --systems edgecd,edgecd-embedded,edgecd-auth,edgecd-metrics,edgecd-proxy,etcd,antietcd --members 1,3 --workloads put,range,fanout --load wrk|autocannon]
+// edgecd-proxy: the edge proxy in front of one member (bench/proxy-fanout.ts): SSE fan-out through it and
+// on the member (--proxy-subscribers 2000 --proxy-puts 100), and serializable reads from its cache (--proxy-clients 64, --proxy-seconds 3 per measurement).
 // edgecd-embedded: edgecd on its embedded store (PGlite in each member's process), as `npm start` runs it.
 // edgecd-auth: edgecd with auth on, every request carrying a user's token (JWT, edgecd's default).
 // edgecd-metrics: edgecd with every member's /metrics scraped once a second.
@@ -8,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { barChart } from './chart.ts';
 import { fanout } from './fanout.ts';
+import { proxyBench, proxyMarkdown, type ProxyBench } from './proxy-fanout.ts';
 import { cpuSeconds, postgresPids, postgresPidsFor, rssMiB } from './procs.ts';
 import { haveEtcd, startAntietcdTarget, startEdgecdAuthTarget, startEdgecdMetricsTarget, startEdgecdTarget, startEtcdTarget, type Target } from './targets.ts';
 import { defaultLoadGenerator, drive, preload, WORKLOADS, type LoadGenerator, type Workload } from './workloads.ts';
@@ -18,14 +21,19 @@ const arg = (name: string, def: string) => {
 };
 const SECONDS = Number(arg('seconds', '5'));
 const ROUNDS = Number(arg('rounds', '1'));
-const SYSTEMS = arg('systems', 'edgecd,edgecd-embedded,etcd,antietcd').split(',');
+const SYSTEMS = arg('systems', 'edgecd,edgecd-embedded,edgecd-proxy,etcd,antietcd').split(',');
+const PROXY_SUBSCRIBERS = Number(arg('proxy-subscribers', '2000'));
+const PROXY_PUTS = Number(arg('proxy-puts', '100'));
+const PROXY_CLIENTS = Number(arg('proxy-clients', '64'));
+const PROXY_SECONDS = Number(arg('proxy-seconds', '3'));
 const MEMBERS = arg('members', '1,3').split(',').map(Number);
 const CLIENTS = arg('clients', '1,64').split(',').map(Number);
 const ONLY = arg('workloads', '').split(',').filter(Boolean);
 const LOAD = arg('load', defaultLoadGenerator()) as LoadGenerator;
 const wanted = (w: string) => ONLY.length === 0 || ONLY.includes(w);
-/** Where results go: a partial run (--workloads) must not replace the full one the README shows. */
-const OUT = arg('out', ONLY.length ? 'bench/results/partial' : 'bench/results/latest');
+/** Where results go: a partial run (--workloads, --systems, --members) must not replace the full one the README shows. */
+const PARTIAL = ONLY.length > 0 || ['--systems', '--members'].some((f) => process.argv.includes(f));
+const OUT = arg('out', PARTIAL ? 'bench/results/partial' : 'bench/results/latest');
 
 interface Row {
   system: string;
@@ -119,6 +127,11 @@ async function main(): Promise<void> {
     if (SYSTEMS.includes('etcd') && haveEtcd()) await benchTarget(() => startEtcdTarget(members));
     if (SYSTEMS.includes('antietcd')) await benchTarget(() => startAntietcdTarget(members));
   }
+  let proxy: ProxyBench = { fanout: [], reads: [] };
+  if (SYSTEMS.includes('edgecd-proxy') && (wanted('fanout') || wanted('range-serializable'))) {
+    proxy = await proxyBench({ subscribers: PROXY_SUBSCRIBERS, puts: PROXY_PUTS, clients: PROXY_CLIENTS, seconds: PROXY_SECONDS, rounds: ROUNDS, load: LOAD, fanout: wanted('fanout'), reads: wanted('range-serializable') });
+  }
+  const proxySection = proxy.fanout.length || proxy.reads.length ? proxyMarkdown(proxy) : '';
   const etcdOf = (r: Row) => rows.find((e) => e.system === 'etcd' && e.members === r.members && e.workload === r.workload && e.clients === r.clients);
   const table = ['| system | members | workload | clients | req/s | p50 ms | p99 ms | CPU (cores) | CPU s per 1k | RSS MiB | vs etcd | CPU per 1k vs etcd |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
   for (const r of rows) {
@@ -128,10 +141,11 @@ async function main(): Promise<void> {
     );
   }
   console.log(table.join('\n'));
+  if (proxySection) console.log(`\n${proxySection}`);
   const machine = `${os.cpus().length} cores ${os.cpus()[0]?.model ?? ''}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(`${OUT}.json`, JSON.stringify({ date: new Date().toISOString(), machine, load: LOAD, seconds: SECONDS, rounds: ROUNDS, notes, rows }, null, 2));
-  writeFileSync(`${OUT}.md`, `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n${notes.map((n) => `\n${n}`).join('')}\n\n${table.join('\n')}\n`);
+  writeFileSync(`${OUT}.json`, JSON.stringify({ date: new Date().toISOString(), machine, load: LOAD, seconds: SECONDS, rounds: ROUNDS, notes, rows, proxy }, null, 2));
+  writeFileSync(`${OUT}.md`, `Machine: ${machine}; ${SECONDS} s per measurement, best of ${ROUNDS}.\n${notes.map((n) => `\n${n}`).join('')}\n\n${table.join('\n')}\n${proxySection ? `\n${proxySection}` : ''}`);
   const labels: string[] = [];
   const ed: (number | undefined)[] = [];
   const em: (number | undefined)[] = [];

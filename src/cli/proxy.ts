@@ -1,4 +1,5 @@
 import { startProxy, type ProxyConfig } from '../proxy/serve.ts';
+import { parseDuration } from './config.ts';
 import { FlagError } from './flags.ts';
 
 /**
@@ -11,6 +12,7 @@ const PROXY_FLAGS = [
   { name: 'listen-addr', help: 'host:port the proxy serves on (http).', default: '127.0.0.1:23790' },
   { name: 'redis-url', help: 'Redis URL (redis://host:port/db) for the shared event log and read cache; without it each proxy keeps only its own memory.', default: '' },
   { name: 'event-log-size', help: 'Watch responses kept per watched range in the Redis event log (approximate cap, XADD MAXLEN ~).', default: '10000' },
+  { name: 'experimental-watch-progress-notify-interval', help: "Period of progress notifications to gateway watchers that asked for them (the members' flag: give them the same).", default: '10m' },
 ] as const;
 
 /** etcd grpc-proxy flags edgecd's proxy does not implement (yet). */
@@ -70,7 +72,9 @@ export function parseProxyFlags(argv: string[]): ProxyConfig | 'help' {
     if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new FlagError(`invalid URL "${v['redis-url']}" for --redis-url: scheme must be redis or rediss`);
   }
   if (!/^\d+$/.test(v['event-log-size']) || Number(v['event-log-size']) < 1) throw new FlagError(`invalid value "${v['event-log-size']}" for --event-log-size: want a positive integer`);
-  return { endpoints, listenAddr: v['listen-addr'], redisUrl: v['redis-url'] || undefined, eventLogSize: Number(v['event-log-size']) };
+  const progressMs = parseDuration('experimental-watch-progress-notify-interval', v['experimental-watch-progress-notify-interval']);
+  if (!(progressMs > 0)) throw new FlagError('--experimental-watch-progress-notify-interval must be greater than 0');
+  return { endpoints, listenAddr: v['listen-addr'], redisUrl: v['redis-url'] || undefined, eventLogSize: Number(v['event-log-size']), watchProgressIntervalMs: progressMs };
 }
 
 export async function proxyCommand(argv: string[]): Promise<void> {

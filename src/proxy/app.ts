@@ -1,12 +1,18 @@
 import type { IncomingMessage } from 'node:http';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { bytesEncodingOf } from '../api/encoding-param.ts';
+import { errorResponse, GATEWAY_PREFIXES, NODE_JSON_HEADERS } from '../api/gateway.ts';
 import { errorBody } from '../api/json/encode.ts';
+import { GRPC_OVERHEAD } from '../api/middleware/request-limits/index.ts';
+import { readGatewayWatchBody } from '../api/watch/gateway-body.ts';
+import { WatchRequestStream } from '../api/watch/request-stream.ts';
 import { corsHeaders } from '../api/middleware/cors/index.ts';
-import { nodeEnv } from '../api/node-env.ts';
+import { closeWhenSent, nodeEnv } from '../api/node-env.ts';
 import { SSE_CORS, SSE_PATH } from '../api/routes/watch-sse.ts';
 import { NodeSink } from '../api/watch/sink.ts';
 import { ParamError, sseParams } from '../api/watch/sse-params.ts';
+import { GatewayStream } from './gateway-stream.ts';
 import { unavailableBody } from './node-upstream.ts';
 import type { ProxyCore } from './proxy.ts';
 import { SseSubscriber } from './sse.ts';
@@ -20,7 +26,7 @@ const SSE_HEADERS: Record<string, string> = {
 const JSON_HEADERS: Record<string, string> = { ...corsHeaders(), 'content-type': 'application/json' };
 const PREFLIGHT = corsHeaders(SSE_CORS);
 
-/** Routes whose request body is a stream that stays open: passed through as they come. */
+/** Routes whose request body is a stream that stays open: passed through as they come (POST /v3/watch is served from the feeds). */
 const STREAM_ROUTES = /^\/v3(beta)?\/(watch|lease\/keepalive|election\/observe)$/;
 const RANGE_ROUTE = /^\/v3(beta)?\/kv\/range$/;
 /** The most of a request body the proxy holds to send again to another member. */
@@ -92,6 +98,31 @@ export function proxyApp(core: ProxyCore): Hono {
     feed.join(sub, spec.startRev > 0 ? spec.startRev - 1 : undefined);
     return RESPONSE_ALREADY_SENT;
   });
+
+  // POST /v3/watch: etcd's gateway watch stream, answered from the shared feeds as a member answers it.
+  const gatewayWatch = (c: Context) => {
+    const env = nodeEnv(c);
+    if (!env?.outgoing || !env.incoming) return c.body('edgecd proxy runs on Node', 500);
+    const { incoming, outgoing } = env;
+    let enc: ReturnType<typeof bytesEncodingOf>;
+    try {
+      enc = bytesEncodingOf(c);
+    } catch (err) {
+      return errorResponse(c, err);
+    }
+    const decoder = new WatchRequestStream(core.watchLimits.maxRequestBytes + GRPC_OVERHEAD, enc);
+    let stream: GatewayStream | undefined;
+    const begin = () => {
+      const s = new GatewayStream(core, new NodeSink(outgoing, 200, NODE_JSON_HEADERS), enc, tokenOf(incoming), core.watchLimits);
+      core.gatewayStreams.add(s);
+      s.onClosed = () => core.gatewayStreams.delete(s);
+      s.onEnded = () => closeWhenSent(outgoing);
+      stream = s;
+    };
+    readGatewayWatchBody(incoming, outgoing, decoder, begin, (req) => stream?.handle(req));
+    return RESPONSE_ALREADY_SENT;
+  };
+  for (const prefix of GATEWAY_PREFIXES) app.post(`${prefix}/watch`, gatewayWatch);
 
   app.all('*', async (c) => {
     const env = nodeEnv(c);

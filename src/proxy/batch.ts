@@ -18,8 +18,10 @@ export interface LogBatch {
   /** The WatchResponse as the member wrote it (base64 bytes): {"header":…,"events":[…]}. */
   data: string;
   events: UpstreamEvent[];
-  /** SSE message bytes per bytes encoding, made once and shared by every subscriber. */
+  /** Encoded forms (SSE messages per bytes encoding, gateway lines per watch id), made once and shared by every subscriber. */
   bytes?: Map<string, Buffer>;
+  /** The events array per bytes encoding, for answers that join several batches. */
+  texts?: Map<string, string>;
 }
 
 const num = (s: string | undefined): number => (s ? Number(s) : 0);
@@ -87,6 +89,36 @@ export function sseBytes(b: LogBatch, enc: BytesEncoding): Buffer {
   if (!buf) {
     const data = enc === TEXT || enc.name === 'text' ? dataIn(b, enc) : b.data;
     cache.set(enc.name, (buf = Buffer.from(`id: ${b.rev}\ndata: ${data}\n\n`, 'utf8')));
+  }
+  return buf;
+}
+
+/** The batch's events as a JSON array in a bytes encoding (made once per encoding). */
+export function eventsJsonIn(b: LogBatch, enc: BytesEncoding): string {
+  const key = `events|${enc.name}`;
+  const cache = (b.texts ??= new Map());
+  let s = cache.get(key);
+  if (s === undefined) {
+    const data = enc.name === 'text' ? dataIn(b, enc) : b.data;
+    cache.set(key, (s = data.slice(data.indexOf(',"events":') + 10, -1)));
+  }
+  return s;
+}
+
+/**
+ * The batch as one line of a gateway watch stream for watcher `id`: {"result":WatchResponse} with
+ * the member's header and events, watch_id as the member writes it (left out when 0). Made once per
+ * (watch id, encoding) and shared by every stream that gets it (most watchers are id 0).
+ */
+export function gatewayLine(b: LogBatch, id: string, enc: BytesEncoding): Buffer {
+  const key = `gw|${id}|${enc.name}`;
+  const cache = (b.bytes ??= new Map());
+  let buf = cache.get(key);
+  if (!buf) {
+    const data = enc.name === 'text' ? dataIn(b, enc) : b.data;
+    const at = data.indexOf(',"events":');
+    const line = id === '0' ? data : `${data.slice(0, at)},"watch_id":"${id}"${data.slice(at)}`;
+    cache.set(key, (buf = Buffer.from(`{"result":${line}}\n`, 'utf8')));
   }
   return buf;
 }

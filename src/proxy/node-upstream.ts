@@ -76,9 +76,9 @@ export class NodeUpstream implements Upstream {
     });
   }
 
-  watch(token: string | undefined, h: UpstreamWatchHandlers): UpstreamWatch {
+  watch(token: string | undefined, h: UpstreamWatchHandlers, query = ''): UpstreamWatch {
     const endpoint = this.endpoints.current;
-    const url = new URL('/v3/watch', endpoint);
+    const url = new URL('/v3/watch' + query, endpoint);
     const { mod } = this.lib(url);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token) headers.authorization = token;

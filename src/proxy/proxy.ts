@@ -1,18 +1,27 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NO_EVENT_LOG, type EventLog } from './event-log.ts';
-import { DEFAULT_FEED_OPTIONS, RangeFeed, feedId, type FeedOptions, type FeedSpec, type FeedStats } from './range-feed.ts';
+import { DEFAULT_FEED_OPTIONS, feedId, type FeedOptions, type FeedSpec, type FeedStats } from './feed-spec.ts';
+import { RangeFeed } from './range-feed.ts';
 import { ReadCache } from './read-cache.ts';
 import { DEFAULT_SUBSCRIBER_LIMITS, type SseSubscriber, type SubscriberLimits } from './sse.ts';
 import type { Upstream, UpstreamAnswer } from './upstream.ts';
+import { DEFAULT_WATCH_LIMITS, type WatchLimits } from '../api/watch/session.ts';
+import type { GatewayHost, GatewayStream } from './gateway-stream.ts';
+import { WatchChecker } from './watch-check.ts';
 
 const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
 
 /** The proxy's state, apart from HTTP: its feeds, subscribers, read cache and the cluster behind it. */
-export class ProxyCore {
+export class ProxyCore implements GatewayHost {
   readonly feeds = new Map<string, RangeFeed>();
   readonly subscribers = new Set<SseSubscriber>();
-  readonly stats: FeedStats = { upstreamWatches: 0, catchUps: 0, logHits: 0 };
+  /** POST /v3/watch streams served from the feeds. */
+  readonly gatewayStreams = new Set<GatewayStream>();
+  readonly stats: FeedStats & { privateStreams: number } = { upstreamWatches: 0, catchUps: 0, logHits: 0, privateStreams: 0 };
   readonly cache: ReadCache;
+  readonly checker: WatchChecker;
+  /** Limits of gateway watch streams, as a member's (its defaults; progress notifications every 10 minutes unless told). */
+  readonly watchLimits: WatchLimits;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly heartbeatBytes = Buffer.from(': heartbeat\n\n');
 
@@ -23,8 +32,11 @@ export class ProxyCore {
     private readonly feedOptions: FeedOptions = DEFAULT_FEED_OPTIONS,
     shared?: ConstructorParameters<typeof ReadCache>[2],
     heartbeatMs = 15_000,
+    gatewayLimits: Partial<WatchLimits> = {},
   ) {
     this.cache = new ReadCache(upstream, () => this.feeds.values(), shared);
+    this.checker = new WatchChecker(upstream, this.stats);
+    this.watchLimits = { ...DEFAULT_WATCH_LIMITS, highWaterMark: limits.highWaterMark, slowTimeoutMs: limits.slowTimeoutMs, ...gatewayLimits };
     this.heartbeat = setInterval(() => {
       for (const s of this.subscribers) if (!s.ownHeartbeatTimer) s.heartbeat(this.heartbeatBytes);
     }, heartbeatMs);
@@ -64,6 +76,9 @@ export class ProxyCore {
     const c = this.cache.stats;
     const lines = [
       ['edgecd_proxy_subscribers', 'gauge', 'SSE subscribers connected', this.subscribers.size],
+      ['edgecd_proxy_gateway_streams', 'gauge', 'POST /v3/watch streams connected', this.gatewayStreams.size],
+      ['edgecd_proxy_gateway_watchers', 'gauge', 'Watchers of gateway streams served from the shared feeds', [...this.gatewayStreams].reduce((n, s) => n + s.sharedWatchers, 0)],
+      ['edgecd_proxy_private_watch_streams', 'gauge', 'Upstream watch streams of one client, for creates the feeds cannot answer exactly (fragment, empty key)', this.stats.privateStreams],
       ['edgecd_proxy_feeds', 'gauge', 'Distinct watched ranges (each with one upstream watch)', this.feeds.size],
       ['edgecd_proxy_upstream_watches', 'gauge', 'Watches open on the cluster: one per feed, plus catch-ups in progress', this.stats.upstreamWatches],
       ['edgecd_proxy_catch_ups_total', 'counter', 'Catch-ups read from the cluster (history the proxy and the event log did not have)', this.stats.catchUps],
@@ -71,15 +86,17 @@ export class ProxyCore {
       ['edgecd_proxy_read_cache_hits_total', 'counter', 'Serializable ranges answered from the local cache', c.hits],
       ['edgecd_proxy_read_cache_shared_hits_total', 'counter', 'Serializable ranges answered from the shared (Redis) cache', c.sharedHits],
       ['edgecd_proxy_read_cache_misses_total', 'counter', 'Cacheable serializable ranges read from the cluster', c.misses],
+      ['edgecd_proxy_read_cache_auth_checks_total', 'counter', 'Calls to /v3/auth/status made before serving cached answers (one in flight, shared by the hits waiting for it)', this.cache.authChecks],
       ['edgecd_proxy_read_stale_refused_total', 'counter', 'Serializable answers older than a feed had delivered, read again linearizably', c.staleRefused],
     ] as const;
     return lines.map(([n, t, h, v]) => `# HELP ${n} ${h}\n# TYPE ${n} ${t}\n${n} ${v}\n`).join('');
   }
 
-  /** Ends every stream with a comment (EventSource reconnects elsewhere and resumes) and every feed. */
+  /** Ends every stream (SSE with a comment: EventSource reconnects elsewhere and resumes; gateway streams with code 14, as a member shutting down) and every feed. */
   close(reason = 'edgecd proxy shutting down'): void {
     clearInterval(this.heartbeat);
     for (const s of [...this.subscribers]) s.shutdown(reason);
+    for (const s of [...this.gatewayStreams]) s.end(reason, 14);
     for (const f of [...this.feeds.values()]) f.close();
   }
 }

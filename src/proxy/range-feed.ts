@@ -1,93 +1,21 @@
 import { batchOf, sliceAfter, type LogBatch } from './batch.ts';
 import type { EventLog } from './event-log.ts';
-import type { Upstream, UpstreamWatch, UpstreamWatchMessage, UpstreamWatchResponse } from './upstream.ts';
+import { FeedHistory, type History } from './feed-history.ts';
+import { BatchRing } from './feed-ring.ts';
+import { DEFAULT_FEED_OPTIONS, feedId, type FeedOptions, type FeedSpec, type FeedStats, type FeedSubscriber } from './feed-spec.ts';
+import { FeedWatch } from './feed-watch.ts';
+import type { HeaderInfo } from '../api/json/encode.ts';
+import type { Upstream, UpstreamWatchResponse } from './upstream.ts';
 
-/** The watch a feed keeps upstream: every subscriber with the same spec shares it. */
-export interface FeedSpec {
-  /** Byte strings (latin1), as src/api's watch parameters give them: end undefined = the one key, '' = every key from key on. */
-  key: string;
-  end: string | undefined;
-  prevKv: boolean;
-  filters: number[];
-}
-
-const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
-
-/** The spec's identity: subscribers whose specs give the same id share one upstream watch. */
-export function feedId(s: FeedSpec): string {
-  return `${b64(s.key)}|${s.end === undefined ? '-' : b64(s.end)}|${s.prevKv ? 1 : 0}|${[...new Set(s.filters)].sort().join(',')}`;
-}
-
-/** The spec as a gateway create_request (base64 bytes; "\0" as range_end = every key from key on). */
-export function createRequest(s: FeedSpec, startRevision: number): object {
-  return {
-    create_request: {
-      key: b64(s.key),
-      ...(s.end === undefined ? {} : { range_end: s.end === '' ? 'AA==' : b64(s.end) }),
-      ...(startRevision > 0 ? { start_revision: String(startRevision) } : {}),
-      ...(s.prevKv ? { prev_kv: true } : {}),
-      ...(s.filters.length ? { filters: [...new Set(s.filters)].sort() } : {}),
-    },
-  };
-}
-
-/** One subscriber of a feed (an SSE stream): the feed decides what it gets, the subscriber writes it. */
-export interface FeedSubscriber {
-  /** Every event of the range up to `sent` has been written to it. */
-  sent: number;
-  /** Taking live events; false while it is catching up or fell behind. */
-  live: boolean;
-  readonly token: string | undefined;
-  readonly wantsProgress: boolean;
-  /** Whether it can take more bytes now. */
-  readonly writable: boolean;
-  readonly closed: boolean;
-  created(after: number, header: string): void;
-  /** Writes b (every event of b is after `sent`) and sets sent = b.rev. */
-  deliver(b: LogBatch): void;
-  progress(rev: number, header: string): void;
-  compacted(compactRev: number, header: string): void;
-  canceled(reason: string, header: string): void;
-}
-
-export interface FeedOptions {
-  /** Batches kept in memory for subscribers that resume or fall behind. */
-  ringSize: number;
-  /** An idle feed asks the member for progress this often: it moves `delivered` on and proves the stream alive. */
-  progressMs: number;
-  /** A progress request unanswered this long means the stream hangs: it is dropped and watched again. */
-  stallMs: number;
-  /** How long a feed without subscribers keeps its upstream watch. */
-  lingerMs: number;
-  /** A catch-up from the cluster that has not reached its target by then is retried. */
-  catchUpTimeoutMs: number;
-}
-
-export const DEFAULT_FEED_OPTIONS: FeedOptions = { ringSize: 4096, progressMs: 1_000, stallMs: 10_000, lingerMs: 2_000, catchUpTimeoutMs: 30_000 };
-
-/** What a catch-up found: batches after its start, complete up to `through`; or the start was compacted. */
-interface History {
-  batches: LogBatch[];
-  through: number;
-  compacted?: number;
-}
-
-export interface FeedStats {
-  /** Upstream watches open now: each feed's own, plus catch-ups from the cluster. */
-  upstreamWatches: number;
-  catchUps: number;
-  logHits: number;
-}
+export { DEFAULT_FEED_OPTIONS, createRequest, feedId, type FeedOptions, type FeedSpec, type FeedStats, type FeedSubscriber } from './feed-spec.ts';
 
 /**
- * One upstream watch for a range, fanned out to its subscribers. Keeps the last batches in memory
- * (the ring) and appends each to the shared event log. A subscriber that starts in the past,
- * resumes, or falls behind replays from the ring when it reaches back far enough, otherwise from
- * the event log, and for what neither has, from a catch-up watch on the cluster (one per start
- * revision, however many subscribers need it). Each subscriber gets a revision once: the feed
- * passes it only what lies after its `sent`.
- * When the upstream stream ends or stalls, the feed watches again from the last revision it
- * delivered, on the next endpoint.
+ * One upstream watch for a range (feed-watch.ts), fanned out to its subscribers. Keeps the last
+ * batches in memory (feed-ring.ts) and appends each to the shared event log. A subscriber that
+ * starts in the past, resumes, or falls behind replays from the ring when it reaches back far
+ * enough, otherwise from the event log, and for what neither has, from a catch-up watch on the
+ * cluster (feed-history.ts). Each subscriber gets a revision once: the feed passes it only what
+ * lies after its `sent`.
  */
 export class RangeFeed {
   readonly id: string;
@@ -100,60 +28,89 @@ export class RangeFeed {
   lastEventRev = 0;
   /** Whether the feed is synced with the cluster (false from a disconnect until a progress answer after the re-watch). */
   cacheable = false;
-  private ring: LogBatch[] = [];
-  private ringHead = 0;
-  /** The ring has every event in (ringFrom, delivered]. */
-  ringFrom = 0;
+  private readonly ring: BatchRing;
   readonly subs = new Set<FeedSubscriber>();
   private pending: { sub: FeedSubscriber; after: number | undefined }[] = [];
-  private watch: UpstreamWatch | undefined;
-  private watchToken: string | undefined;
   private readonly tokens: string[] = [];
-  private header = { cluster_id: '0', member_id: '0', raft_term: '0' };
-  private progressTimer: NodeJS.Timeout | undefined;
+  private readonly upstreamWatch: FeedWatch;
+  private readonly history: FeedHistory;
   private lingerTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs = 50;
-  private eventsSinceTick = false;
-  private progressAskedAt = 0;
-  private readonly catchUps = new Map<number, Promise<History>>();
   private readonly catching = new Set<FeedSubscriber>();
+  private afterProgress: (() => void)[] = [];
   /** Called with each batch (read-cache invalidation) and when the feed loses its upstream. */
   onBatch?: (b: LogBatch) => void;
   onDisconnect?: () => void;
 
   constructor(
     readonly spec: FeedSpec,
-    private readonly upstream: Upstream,
+    upstream: Upstream,
     private readonly log: EventLog,
-    private readonly stats: FeedStats,
+    stats: FeedStats,
     private readonly opts: FeedOptions = DEFAULT_FEED_OPTIONS,
     private readonly onClosed: (f: RangeFeed) => void = () => {},
   ) {
     this.id = feedId(spec);
+    this.ring = new BatchRing(opts.ringSize);
+    const lastToken = () => this.tokens[this.tokens.length - 1];
+    this.history = new FeedHistory(spec, upstream, log, stats, opts, () => this.logName, lastToken);
+    const feed = this;
+    this.upstreamWatch = new FeedWatch(spec, upstream, stats, opts, {
+      get live() {
+        return feed.state === 'live';
+      },
+      startRevision: () => (this.state === 'starting' ? 0 : this.delivered + 1),
+      token: lastToken,
+      created: (rev) => this.created(rev),
+      response: (r) => this.response(r),
+      compacted: (rev) => this.compactedAll(rev),
+      refused: (reason, token) => this.refused(reason, token),
+      lost: () => {
+        if (this.state === 'live') this.state = 'rewatching';
+        this.cacheable = false;
+        this.onDisconnect?.();
+      },
+    });
   }
 
   /** The cluster behind the feed ('0' until its first answer): shared stores keep clusters apart by it. */
   get clusterId(): string {
-    return this.header.cluster_id;
+    return this.upstreamWatch.header.cluster_id;
   }
 
   /** The feed's name in the shared event log: its range, in its cluster. */
   get logName(): string {
-    return `${this.header.cluster_id}/${this.id}`;
+    return `${this.clusterId}/${this.id}`;
+  }
+
+  /** The ring has every event in (ringFrom, delivered]. */
+  get ringFrom(): number {
+    return this.ring.from;
+  }
+
+  /** The cluster's header fields as the feed's member last gave them (for answers built with src/api's encoders). */
+  get headerInfo(): HeaderInfo {
+    const h = this.upstreamWatch.header;
+    return { clusterId: h.cluster_id, memberId: h.member_id, raftTerm: Number(h.raft_term) };
+  }
+
+  /**
+   * Asks the member for progress now: `delivered`, and every live subscriber's `sent`, reach its
+   * revision; `then` runs at the next progress answer (a re-watching feed's first).
+   */
+  askProgress(then?: () => void): void {
+    if (then) this.afterProgress.push(then);
+    this.upstreamWatch.askProgress();
   }
 
   /** The header every answer carries, at revision rev. */
   headerJson(rev: number): string {
-    const h = this.header;
-    let s = '{';
+    const h = this.upstreamWatch.header;
     const parts: string[] = [];
     if (h.cluster_id !== '0') parts.push(`"cluster_id":"${h.cluster_id}"`);
     if (h.member_id !== '0') parts.push(`"member_id":"${h.member_id}"`);
     if (rev) parts.push(`"revision":"${rev}"`);
     if (h.raft_term !== '0') parts.push(`"raft_term":"${h.raft_term}"`);
-    s += parts.join(',');
-    return s + '}';
+    return `{${parts.join(',')}}`;
   }
 
   /**
@@ -168,7 +125,7 @@ export class RangeFeed {
     this.subs.add(sub);
     if (this.state === 'starting') {
       this.pending.push({ sub, after });
-      if (!this.watch && !this.retryTimer) this.open();
+      this.upstreamWatch.start();
       return;
     }
     this.admit(sub, after);
@@ -201,116 +158,48 @@ export class RangeFeed {
     if (!sub.live && this.subs.has(sub) && this.state !== 'starting') void this.catchUp(sub);
   }
 
-  // ---- the upstream watch
+  // ---- what the upstream watch says
 
-  private open(): void {
-    if (this.state === 'closed') return;
-    const startRev = this.state === 'starting' ? 0 : this.delivered + 1;
-    this.watchToken = this.tokens[this.tokens.length - 1];
-    let w: UpstreamWatch | undefined = undefined;
-    let ended = false;
-    const watch = this.upstream.watch(this.watchToken, {
-      onMessage: (m) => {
-        if (w && w === this.watch) this.message(m, w);
-      },
-      onEnd: (err) => {
-        if (ended) return;
-        ended = true;
-        this.stats.upstreamWatches--;
-        this.ended(w!, err);
-      },
-    });
-    w = watch;
-    this.watch = watch;
-    this.stats.upstreamWatches++;
-    this.progressAskedAt = 0;
-    watch.send(createRequest(this.spec, startRev));
-    if (!this.progressTimer) {
-      this.progressTimer = setInterval(() => this.tick(), this.opts.progressMs);
-      this.progressTimer.unref?.();
-    }
-  }
-
-  private tick(): void {
-    const w = this.watch;
-    if (!w || this.state !== 'live') return;
-    const now = Date.now();
-    if (this.progressAskedAt && now - this.progressAskedAt > this.opts.stallMs) {
-      // No answer to a progress request for stallMs: the member hangs. Watch elsewhere.
-      this.drop(w, new Error('upstream watch stalled'));
+  private created(rev: number): void {
+    if (this.state !== 'starting') {
+      this.state = 'live';
       return;
     }
-    if (this.eventsSinceTick) {
-      this.eventsSinceTick = false;
-      return;
-    }
-    if (!this.progressAskedAt) {
-      this.progressAskedAt = now;
-      w.send({ progress_request: {} });
-    }
+    this.start = this.delivered = this.lastEventRev = this.ring.from = rev;
+    this.state = 'live';
+    this.cacheable = true;
+    const pending = this.pending;
+    this.pending = [];
+    for (const p of pending) this.admit(p.sub, p.after);
   }
 
-  private drop(w: UpstreamWatch, err: Error): void {
-    this.ended(w, err);
-    w.close();
-  }
-
-  private message(m: UpstreamWatchMessage, w: UpstreamWatch): void {
-    if (m.error || !m.result) return this.drop(w, new Error(m.error?.message ?? 'upstream watch error'));
-    const r = m.result;
-    this.progressAskedAt = 0;
-    if (r.header) {
-      this.header = { cluster_id: r.header.cluster_id ?? '0', member_id: r.header.member_id ?? '0', raft_term: r.header.raft_term ?? '0' };
-    }
-    if (r.created) {
-      if (r.canceled) return this.refused(w, r.cancel_reason ?? 'watch refused');
-      this.backoffMs = 50;
-      if (this.state === 'starting') {
-        const rev = Number(r.header?.revision ?? 0);
-        this.start = this.delivered = this.ringFrom = this.lastEventRev = rev;
-        this.state = 'live';
-        this.cacheable = true;
-        const pending = this.pending;
-        this.pending = [];
-        for (const p of pending) this.admit(p.sub, p.after);
-      } else this.state = 'live';
-      return;
-    }
-    if (r.canceled) {
-      if (r.compact_revision) return this.compactedAll(Number(r.compact_revision));
-      return this.drop(w, new Error(r.cancel_reason ?? 'upstream watch canceled'));
-    }
+  private response(r: UpstreamWatchResponse): void {
     const b = batchOf(r, this.delivered);
-    if (!b) {
-      // A progress answer: no event at or below its revision is still to come.
-      const rev = Number(r.header?.revision ?? 0);
-      if (this.state === 'live') this.cacheable = true;
-      if (rev > this.delivered) {
-        this.delivered = rev;
-        const hdr = this.headerJson(rev);
-        for (const s of this.subs) if (s.live && s.wantsProgress && s.sent < rev) (s.sent = rev), s.progress(rev, hdr);
-        for (const s of this.subs) if (s.live && s.sent < rev) s.sent = rev;
-      }
-      return;
+    if (b) return this.publish(b);
+    // A progress answer: no event at or below its revision is still to come.
+    const rev = Number(r.header?.revision ?? 0);
+    if (this.state === 'live') this.cacheable = true;
+    if (rev > this.delivered) {
+      this.delivered = rev;
+      const hdr = this.headerJson(rev);
+      for (const s of this.subs) if (s.live && s.wantsProgress && s.sent < rev) (s.sent = rev), s.progress(rev, hdr);
+      for (const s of this.subs) if (s.live && s.sent < rev) s.sent = rev;
     }
-    this.publish(b);
+    if (this.afterProgress.length) {
+      const then = this.afterProgress;
+      this.afterProgress = [];
+      for (const fn of then) fn();
+    }
   }
 
+  /** Fans a batch out to every live subscriber, each given only what lies after its `sent`. */
   private publish(b0: LogBatch): void {
     const b = sliceAfter(b0, this.delivered);
     if (!b) return;
-    this.eventsSinceTick = true;
+    this.upstreamWatch.sawEvents();
     this.delivered = b.rev;
     this.lastEventRev = b.rev;
     this.ring.push(b);
-    if (this.ring.length - this.ringHead > this.opts.ringSize) {
-      this.ringFrom = this.ring[this.ringHead].rev;
-      this.ringHead++;
-      if (this.ringHead > 1024) {
-        this.ring = this.ring.slice(this.ringHead);
-        this.ringHead = 0;
-      }
-    }
     this.log.append(this.logName, b);
     this.onBatch?.(b);
     for (const s of this.subs) {
@@ -323,31 +212,12 @@ export class RangeFeed {
     }
   }
 
-  private ended(w: UpstreamWatch, err?: Error & { status?: number; body?: string }): void {
-    if (this.state === 'closed' || this.watch !== w) return;
-    if (err?.status === 401 || err?.status === 403) return this.refused(w, tokenError(err));
-    this.watch = undefined;
-    this.upstream.failed(w.endpoint);
-    if (this.state === 'live') this.state = 'rewatching';
-    this.cacheable = false;
-    this.onDisconnect?.();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.open();
-    }, this.backoffMs);
-    this.retryTimer.unref?.();
-    this.backoffMs = Math.min(this.backoffMs * 2, 2_000);
-  }
-
   /** The member refused the token the watch was opened with: try another subscriber's, or end them all. */
-  private refused(w: UpstreamWatch, reason: string): void {
-    if (this.watch !== w) return;
-    this.watch = undefined;
-    w.close();
-    const i = this.watchToken === undefined ? -1 : this.tokens.indexOf(this.watchToken);
+  private refused(reason: string, watchToken: string | undefined): void {
+    const i = watchToken === undefined ? -1 : this.tokens.indexOf(watchToken);
     if (i >= 0) {
       this.tokens.splice(i, 1);
-      for (const s of [...this.subs]) if (s.token === this.watchToken) this.cancelSub(s, reason);
+      for (const s of [...this.subs]) if (s.token === watchToken) this.cancelSub(s, reason);
     } else for (const s of [...this.subs]) if (s.token === undefined) this.cancelSub(s, reason);
     if (this.subs.size === 0 || this.tokens.length === 0) {
       for (const s of [...this.subs]) this.cancelSub(s, reason);
@@ -355,7 +225,7 @@ export class RangeFeed {
     }
     this.cacheable = false;
     this.onDisconnect?.();
-    this.open();
+    this.upstreamWatch.open();
   }
 
   private cancelSub(s: FeedSubscriber, reason: string): void {
@@ -373,18 +243,15 @@ export class RangeFeed {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    const w = this.watch;
-    this.watch = undefined;
-    w?.close();
-    if (this.progressTimer) clearInterval(this.progressTimer);
+    this.afterProgress = [];
+    this.upstreamWatch.close();
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.cacheable = false;
     this.onDisconnect?.();
     this.onClosed(this);
   }
 
-  // ---- catching up
+  // ---- a subscriber catching up: from the ring, else the history
 
   private async catchUp(sub: FeedSubscriber): Promise<void> {
     if (this.catching.has(sub)) return;
@@ -392,9 +259,9 @@ export class RangeFeed {
     try {
       for (let attempt = 0; ; attempt++) {
         if (sub.closed || !this.subs.has(sub) || this.state === 'closed') return;
-        if (sub.sent >= this.ringFrom) {
-          for (let i = this.ringHead; i < this.ring.length; i++) {
-            const b = this.ring[i];
+        if (sub.sent >= this.ring.from) {
+          for (let i = this.ring.first; i < this.ring.end; i++) {
+            const b = this.ring.at(i);
             if (b.rev <= sub.sent) continue;
             if (!sub.writable) return; // behind: resume() continues on drain
             sub.deliver(b.minRev > sub.sent ? b : sliceAfter(b, sub.sent)!);
@@ -405,7 +272,7 @@ export class RangeFeed {
         }
         let h: History;
         try {
-          h = await this.history(sub.sent);
+          h = await this.history.read(sub.sent, this.ring.from);
         } catch {
           await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2_000)));
           continue;
@@ -427,92 +294,5 @@ export class RangeFeed {
     } finally {
       this.catching.delete(sub);
     }
-  }
-
-  /** Every event after `after` up to at least where the ring began: from the event log, then the cluster. */
-  private async history(after: number): Promise<History> {
-    const target = this.ringFrom;
-    let batches: LogBatch[] = [];
-    let through = after;
-    const logged = await this.log.read(this.logName, after);
-    if (logged) {
-      batches = logged.batches;
-      through = logged.through;
-      if (logged.batches.length) this.stats.logHits++;
-    }
-    if (through >= target) return { batches, through };
-    let p = this.catchUps.get(through);
-    if (!p) {
-      const from = through;
-      p = this.fromCluster(from, target).finally(() => this.catchUps.delete(from));
-      this.catchUps.set(from, p);
-    }
-    const h = await p;
-    return { batches: batches.concat(h.batches), through: h.through, compacted: h.compacted };
-  }
-
-  /** A watch from after + 1, read until a progress answer says it has reached target. */
-  private fromCluster(after: number, target: number): Promise<History> {
-    this.stats.catchUps++;
-    return new Promise<History>((resolve, reject) => {
-      const batches: LogBatch[] = [];
-      let through = after;
-      let done = false;
-      let w: UpstreamWatch | undefined;
-      const finish = (err?: Error, h?: History) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        w?.close();
-        if (err) reject(err);
-        else resolve(h!);
-      };
-      const timer = setTimeout(() => finish(new Error('catch-up timed out')), this.opts.catchUpTimeoutMs);
-      timer.unref?.();
-      const ask = () => !done && w?.send({ progress_request: {} });
-      const token = this.tokens[this.tokens.length - 1];
-      let open = true;
-      w = this.upstream.watch(token, {
-        onMessage: (m) => {
-          if (done) return;
-          const r: UpstreamWatchResponse | undefined = m.result;
-          if (!r || m.error) return finish(new Error(m.error?.message ?? 'catch-up error'));
-          if (r.created) {
-            if (r.canceled) return finish(new Error(r.cancel_reason ?? 'catch-up refused'));
-            return void ask();
-          }
-          if (r.canceled) {
-            if (r.compact_revision) return finish(undefined, { batches: [], through: after, compacted: Number(r.compact_revision) });
-            return finish(new Error(r.cancel_reason ?? 'catch-up canceled'));
-          }
-          const b = batchOf(r, through);
-          if (b) {
-            batches.push(b);
-            through = Math.max(through, b.rev);
-            return;
-          }
-          const rev = Number(r.header?.revision ?? 0);
-          if (rev > through) through = rev;
-          if (through >= target) finish(undefined, { batches, through });
-          else setTimeout(ask, 20).unref?.();
-        },
-        onEnd: (err) => {
-          if (open) this.stats.upstreamWatches--;
-          open = false;
-          if (!done && w) this.upstream.failed(w.endpoint);
-          finish(err ?? new Error('catch-up stream ended'));
-        },
-      });
-      this.stats.upstreamWatches++;
-      w.send(createRequest(this.spec, after + 1));
-    });
-  }
-}
-
-function tokenError(err: Error & { body?: string }): string {
-  try {
-    return (JSON.parse(err.body ?? '') as { error?: string }).error ?? err.message;
-  } catch {
-    return err.message;
   }
 }

@@ -1,4 +1,5 @@
-import type { FeedSpec, RangeFeed } from './range-feed.ts';
+import type { FeedSpec } from './feed-spec.ts';
+import type { RangeFeed } from './range-feed.ts';
 import type { Upstream, UpstreamAnswer } from './upstream.ts';
 
 /** A stored answer to a serializable range: its body, and the revision it was read at. */
@@ -137,6 +138,8 @@ export class ReadCache {
     return a;
   }
 
+  /** /v3/auth/status calls made for hits (each shared by every hit that waited for it). */
+  authChecks = 0;
   private authQueued: Promise<boolean> | undefined;
   private authRunning: Promise<boolean> | undefined;
 
@@ -154,6 +157,7 @@ export class ReadCache {
       .catch(() => false)
       .then(() => {
         this.authQueued = undefined;
+        this.authChecks++;
         const r = this.upstream.call('/v3/auth/status', '{}', undefined).then(
           (a) => a.status === 200 && (JSON.parse(a.body) as { enabled?: boolean }).enabled !== true,
           () => false,

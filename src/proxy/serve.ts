@@ -4,7 +4,7 @@ import { proxyApp } from './app.ts';
 import { NO_EVENT_LOG } from './event-log.ts';
 import { NodeUpstream } from './node-upstream.ts';
 import { ProxyCore } from './proxy.ts';
-import { DEFAULT_FEED_OPTIONS } from './range-feed.ts';
+import { DEFAULT_FEED_OPTIONS } from './feed-spec.ts';
 import { connectRedis, RedisEventLog, RedisReadStore } from './redis.ts';
 import { DEFAULT_SUBSCRIBER_LIMITS } from './sse.ts';
 import { Endpoints } from './upstream.ts';
@@ -16,6 +16,8 @@ export interface ProxyConfig {
   redisUrl?: string;
   /** Batches kept per range in the Redis event log (XADD MAXLEN ~). */
   eventLogSize: number;
+  /** Period of progress notifications to gateway watchers that asked for them (default 10 minutes, as a member's). */
+  watchProgressIntervalMs?: number;
 }
 
 export interface RunningProxy {
@@ -30,7 +32,8 @@ export async function startProxy(cfg: ProxyConfig): Promise<RunningProxy> {
   const upstream = new NodeUpstream(new Endpoints(cfg.endpoints));
   const redis = cfg.redisUrl ? connectRedis(cfg.redisUrl) : undefined;
   const log = redis ? new RedisEventLog(redis, cfg.eventLogSize) : NO_EVENT_LOG;
-  const core = new ProxyCore(upstream, log, DEFAULT_SUBSCRIBER_LIMITS, DEFAULT_FEED_OPTIONS, redis ? new RedisReadStore(redis) : undefined);
+  const gateway = cfg.watchProgressIntervalMs ? { progressIntervalMs: cfg.watchProgressIntervalMs } : {};
+  const core = new ProxyCore(upstream, log, DEFAULT_SUBSCRIBER_LIMITS, DEFAULT_FEED_OPTIONS, redis ? new RedisReadStore(redis) : undefined, undefined, gateway);
   const url = `http://${cfg.listenAddr}`;
   const servers = await serveNode(proxyApp(core), [url]);
   // Streams (SSE, watches, keep-alives) last as long as their clients keep them.

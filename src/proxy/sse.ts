@@ -1,7 +1,7 @@
 import type { BytesEncoding } from '../api/json/bytes-encoding.ts';
 import type { EventSink } from '../api/watch/sink.ts';
 import { sseBytes, type LogBatch } from './batch.ts';
-import type { FeedSubscriber } from './range-feed.ts';
+import type { FeedSubscriber } from './feed-spec.ts';
 
 export interface SubscriberLimits {
   /** Bytes a subscriber may hold unsent before it stops taking live events (it catches up later). */

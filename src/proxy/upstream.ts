@@ -59,8 +59,8 @@ export interface UpstreamWatch {
 export interface Upstream {
   /** A unary POST, tried on the next endpoint while one refuses the connection. */
   call(path: string, body: string, token?: string): Promise<UpstreamAnswer>;
-  /** Opens a watch stream on the current endpoint. */
-  watch(token: string | undefined, h: UpstreamWatchHandlers): UpstreamWatch;
+  /** Opens a watch stream on the current endpoint; `query` (e.g. "?encoding=text") is added to its URL. */
+  watch(token: string | undefined, h: UpstreamWatchHandlers, query?: string): UpstreamWatch;
   /** The endpoint failed (refused, reset, ended a stream): later calls and watches go to the next one. */
   failed(endpoint: string): void;
 }

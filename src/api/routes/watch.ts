@@ -10,18 +10,15 @@ import { errorBody } from '../json/encode.ts';
 import { type AuthInfo, authorize } from '../middleware/auth-token/index.ts';
 import { postOnly } from '../middleware/method-not-allowed/index.ts';
 import { streamingBody } from '../middleware/request-limits/index.ts';
-import { answerAfterBody, closeWhenSent, nodeEnv } from '../node-env.ts';
+import { closeWhenSent, nodeEnv } from '../node-env.ts';
+import { watchCancelReason } from '../watch/encode.ts';
+import { readGatewayWatchBody } from '../watch/gateway-body.ts';
 import type { OpenStreams } from '../streams.ts';
 import { GatewayWatchSession } from '../watch/gateway-session.ts';
 import { WatchRequestStream, type StreamItem } from '../watch/request-stream.ts';
 import { DEFAULT_WATCH_LIMITS, type WatchLimits } from '../watch/session.ts';
 import { NodeSink, WebStreamSink, type EventSink } from '../watch/sink.ts';
 import { sseWatchRoute } from './watch-sse.ts';
-
-/** After a refused first request, how much more of the body is read (and dropped) before answering anyway. */
-
-// gRPC's names for the codes a watch can be refused with, as etcd puts them in a cancel_reason.
-const GRPC_CODE_NAMES: Record<number, string> = { 7: 'PermissionDenied', 16: 'Unauthenticated' };
 
 export interface WatchRouteOptions extends Partial<WatchLimits> {
   /** Period of SSE heartbeat comments (a query's `heartbeat` may ask for another, >= 100 ms). */
@@ -31,7 +28,7 @@ export interface WatchRouteOptions extends Partial<WatchLimits> {
 }
 
 /** An etcd error as a watch's cancel_reason says it. */
-const cancelReason = (err: EtcdError) => `rpc error: code = ${GRPC_CODE_NAMES[err.code] ?? err.code} desc = ${err.message}`;
+const cancelReason = (err: EtcdError) => watchCancelReason(err.code, err.message);
 
 /**
  * Who a stream's create requests come from, or why every one of them is refused, as etcd words a
@@ -93,40 +90,8 @@ export function watchRoutes(app: Hono, g: GatewayContext, store: WatchableStore,
     };
 
     if (env?.incoming && env.outgoing) {
-      const { incoming, outgoing } = env;
-      let started = false;
-      let refused = false;
-      const take = (items: StreamItem[]) => {
-        if (!started) {
-          if (items.length === 0) return;
-          const first = items[0];
-          if ('error' in first) {
-            refused = true;
-            answerAfterBody(incoming, () => {
-              if (outgoing.headersSent) return;
-              outgoing.writeHead(httpStatusOf(first.code === 8 ? 8 : 2), NODE_JSON_HEADERS);
-              outgoing.end(errorBody(first.error, first.code));
-            });
-            return;
-          }
-          started = true;
-          begin(new NodeSink(outgoing, 200, NODE_JSON_HEADERS));
-        }
-        handle(items);
-        if (items.some((it) => 'error' in it)) incoming.pause();
-      };
-      incoming.on('data', (chunk: Buffer) => {
-        if (!refused) take(decoder.push(chunk));
-      });
-      incoming.on('end', () => {
-        if (refused) return;
-        take(decoder.end());
-        // Nothing at all was sent: the stream still opens (and stays open, as etcd's does).
-        if (!started && !outgoing.headersSent) {
-          started = true;
-          begin(new NodeSink(outgoing, 200, NODE_JSON_HEADERS));
-        }
-      });
+      const { outgoing } = env;
+      readGatewayWatchBody(env.incoming, outgoing, decoder, () => begin(new NodeSink(outgoing, 200, NODE_JSON_HEADERS)), (req) => session?.handle(req));
       return RESPONSE_ALREADY_SENT;
     }
 

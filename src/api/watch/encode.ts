@@ -33,6 +33,18 @@ export function watchResponseJson(info: HeaderInfo, f: WatchResponseFields): str
   return s + '}';
 }
 
+// gRPC's names for the codes a watch can be refused with, as etcd puts them in a cancel_reason.
+const GRPC_CODE_NAMES: Record<number, string> = { 7: 'PermissionDenied', 16: 'Unauthenticated' };
+
+/** An etcd error (gRPC code and message) as a refused watch's cancel_reason says it. */
+export const watchCancelReason = (code: number, message: string): string => `rpc error: code = ${GRPC_CODE_NAMES[code] ?? code} desc = ${message}`;
+
+/** grpc-gateway's form for an error in the middle of a stream: 8 (a client too slow to read) or 14 (shutdown). */
+export function gatewayStreamError(reason: string, code: 8 | 14): string {
+  const [status, text] = code === 8 ? [429, 'Too Many Requests'] : [503, 'Service Unavailable'];
+  return `{"error":{"grpc_code":${code},"http_code":${status},"message":${JSON.stringify(reason)},"http_status":"${text}"}}\n`;
+}
+
 function eventJson(e: WatchEvent, withPrev: boolean, enc: BytesEncoding): string {
   let s = e.type === EventType.DELETE ? '{"type":"DELETE","kv":' : '{"kv":';
   s += kv(e.kv, enc);

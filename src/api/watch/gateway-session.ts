@@ -3,7 +3,7 @@ import type { EventBatch, Watcher } from '../../mvcc/watcher-group.ts';
 import { BASE64, type BytesEncoding } from '../json/bytes-encoding.ts';
 import type { HeaderInfo } from '../json/encode.ts';
 import type { WatchCreateRequest, WatchRequest } from '../json/watch-messages.ts';
-import { batchBytes, batchEventsJson, eventsJson, fragmentEvents, watchResponseJson, type WatchResponseFields } from './encode.ts';
+import { batchBytes, batchEventsJson, eventsJson, fragmentEvents, gatewayStreamError, watchResponseJson, type WatchResponseFields } from './encode.ts';
 import type { EventSink } from './sink.ts';
 import { StreamWatcher, WatchSession, type WatchLimits } from './session.ts';
 import { GRPC_OVERHEAD } from '../middleware/request-limits/index.ts';
@@ -139,8 +139,7 @@ export class GatewayWatchSession extends WatchSession {
 
   /** grpc-gateway's form for an error in the middle of a stream. */
   protected finalMessage(reason: string, code: 8 | 14): string {
-    const [status, text] = code === 8 ? [429, 'Too Many Requests'] : [503, 'Service Unavailable'];
-    return `{"error":{"grpc_code":${code},"http_code":${status},"message":${JSON.stringify(reason)},"http_status":"${text}"}}\n`;
+    return gatewayStreamError(reason, code);
   }
 
   protected override removeWatcher(w: StreamWatcher): void {
