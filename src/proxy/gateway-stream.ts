@@ -5,6 +5,7 @@ import { gatewayStreamError, watchResponseJson, type WatchResponseFields } from 
 import { emptyRange, watchRange } from '../api/watch/gateway-session.ts';
 import type { WatchLimits } from '../api/watch/session.ts';
 import type { EventSink } from '../api/watch/sink.ts';
+import { closeAfterLastWords, SlowReader } from '../api/watch/slow-reader.ts';
 import type { FeedSpec } from './feed-spec.ts';
 import { PrivateWatches } from './gateway-private.ts';
 import { GatewayWatcher, type WatcherStream } from './gateway-watcher.ts';
@@ -23,8 +24,6 @@ export interface GatewayHost {
 /** A watch id taken by a watcher that gets nothing more (compacted), or one on the private stream. */
 type Slot = GatewayWatcher | 'compacted' | 'private';
 
-const CUT_OFF_GRACE_MS = 10_000;
-
 /**
  * One POST /v3/watch stream through the proxy, answering as a member's GatewayWatchSession
  * (src/api/watch/gateway-session.ts) does, from the shared feeds: watch ids per stream from 0 (or
@@ -42,7 +41,7 @@ export class GatewayStream implements WatcherStream {
   private last: ClusterHeader = { info: { clusterId: '0', memberId: '0', raftTerm: 0 }, revision: 0 };
   private readonly waiting: { rev: number; info: HeaderInfo; privateDone: boolean; asked: boolean }[] = [];
   private priv: PrivateWatches | undefined;
-  private slowTimer: NodeJS.Timeout | undefined;
+  private readonly slow: SlowReader;
   private progressTimer: NodeJS.Timeout | undefined;
   onClosed?: () => void;
   /** Runs after the proxy ended the stream (its last line is queued): the connection is closed once it is sent. */
@@ -55,6 +54,7 @@ export class GatewayStream implements WatcherStream {
     private readonly token: string | undefined,
     private readonly limits: WatchLimits,
   ) {
+    this.slow = new SlowReader(sink, limits, 'edgecd proxy', (reason) => this.cutOff(reason));
     sink.onClose(() => this.close());
     sink.onDrain(() => this.drained());
   }
@@ -64,7 +64,7 @@ export class GatewayStream implements WatcherStream {
   }
 
   get writable(): boolean {
-    return !this.closed && this.sink.buffered < this.limits.highWaterMark;
+    return !this.closed && !this.slow.full;
   }
 
   /** Shared watchers now (for metrics). */
@@ -88,10 +88,7 @@ export class GatewayStream implements WatcherStream {
   write(chunk: Uint8Array | string): void {
     if (this.closed) return;
     this.sink.write(chunk);
-    if (!this.slowTimer && this.sink.buffered >= this.limits.highWaterMark) {
-      this.slowTimer = setTimeout(() => this.cutOff(), this.limits.slowTimeoutMs);
-      this.slowTimer.unref?.();
-    }
+    this.slow.wrote();
   }
 
   line(f: WatchResponseFields, info: HeaderInfo): void {
@@ -254,20 +251,14 @@ export class GatewayStream implements WatcherStream {
   // ---- back-pressure and the end
 
   private drained(): void {
-    if (this.closed || this.sink.buffered >= this.limits.highWaterMark) return;
-    if (this.slowTimer) clearTimeout(this.slowTimer);
-    this.slowTimer = undefined;
+    if (this.closed || !this.slow.drained()) return;
     for (const w of this.watchers.values()) if (w instanceof GatewayWatcher && !w.live) w.feed.resume(w);
   }
 
-  private cutOff(): void {
-    this.slowTimer = undefined;
-    const waiting = this.sink.buffered;
-    if (this.closed || waiting < this.limits.highWaterMark) return;
-    this.end(`edgecd proxy: watch stream cut off: the client did not read for ${Math.round(this.limits.slowTimeoutMs / 1000)} s (${waiting} bytes waiting)`, 8);
-    const sink = this.sink;
-    sink.onClose(() => sink.destroy());
-    setTimeout(() => sink.destroy(), CUT_OFF_GRACE_MS).unref?.();
+  private cutOff(reason: string): void {
+    if (this.closed) return;
+    this.end(reason, 8);
+    closeAfterLastWords(this.sink);
   }
 
   /** Ends the stream from the proxy's side with grpc-gateway's error line: 14 (shutdown, no member), 8 (a client too slow). */
@@ -285,7 +276,7 @@ export class GatewayStream implements WatcherStream {
     for (const w of this.watchers.values()) if (w instanceof GatewayWatcher) w.leave();
     this.watchers.clear();
     this.priv?.close();
-    if (this.slowTimer) clearTimeout(this.slowTimer);
+    this.slow.stop();
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.onClosed?.();
   }

@@ -1,5 +1,6 @@
 import type { BytesEncoding } from '../api/json/bytes-encoding.ts';
 import type { EventSink } from '../api/watch/sink.ts';
+import { CUT_OFF_GRACE_MS, SlowReader } from '../api/watch/slow-reader.ts';
 import { sseBytes, type LogBatch } from './batch.ts';
 import type { FeedSubscriber } from './feed-spec.ts';
 
@@ -24,7 +25,7 @@ const message = (event: string | undefined, id: number | undefined, data: string
 export class SseSubscriber implements FeedSubscriber {
   sent = 0;
   live = false;
-  private slowTimer: NodeJS.Timeout | undefined;
+  private readonly slow: SlowReader;
   private ownHeartbeat: NodeJS.Timeout | undefined;
   private over = false;
 
@@ -33,15 +34,14 @@ export class SseSubscriber implements FeedSubscriber {
     readonly enc: BytesEncoding,
     readonly token: string | undefined,
     readonly wantsProgress: boolean,
-    private readonly limits: SubscriberLimits,
+    limits: SubscriberLimits,
     /** Runs when a subscriber that fell behind can take events again. */
     onDrain: () => void,
     heartbeatMs?: number,
   ) {
+    this.slow = new SlowReader(sink, limits, 'edgecd proxy', (reason) => this.cutOff(reason));
     sink.onDrain(() => {
-      if (this.closed || sink.buffered >= limits.highWaterMark) return;
-      if (this.slowTimer) clearTimeout(this.slowTimer);
-      this.slowTimer = undefined;
+      if (this.closed || !this.slow.drained()) return;
       if (!this.live) onDrain();
     });
     sink.onClose(() => this.finish());
@@ -56,7 +56,7 @@ export class SseSubscriber implements FeedSubscriber {
   }
 
   get writable(): boolean {
-    return !this.closed && this.sink.buffered < this.limits.highWaterMark;
+    return !this.closed && !this.slow.full;
   }
 
   /** Whether it keeps its own heartbeat period (else the proxy's shared one writes to it). */
@@ -67,10 +67,7 @@ export class SseSubscriber implements FeedSubscriber {
   write(chunk: Uint8Array | string): void {
     if (this.closed) return;
     this.sink.write(chunk);
-    if (!this.slowTimer && this.sink.buffered >= this.limits.highWaterMark) {
-      this.slowTimer = setTimeout(() => this.cutOff(), this.limits.slowTimeoutMs);
-      this.slowTimer.unref?.();
-    }
+    this.slow.wrote();
   }
 
   heartbeat(bytes: Uint8Array | string = ': heartbeat\n\n'): void {
@@ -110,14 +107,12 @@ export class SseSubscriber implements FeedSubscriber {
     this.finish();
   }
 
-  private cutOff(): void {
-    this.slowTimer = undefined;
-    if (this.closed || this.sink.buffered < this.limits.highWaterMark) return;
-    const reason = `edgecd proxy: watch stream cut off: the client did not read for ${Math.round(this.limits.slowTimeoutMs / 1000)} s (${this.sink.buffered} bytes waiting)`;
+  private cutOff(reason: string): void {
+    if (this.closed) return;
     this.sink.write(message('canceled', undefined, `{"header":{},"canceled":true,"cancel_reason":${JSON.stringify(reason)}}`));
     this.sink.end();
     const sink = this.sink;
-    setTimeout(() => sink.destroy(), 10_000).unref?.();
+    setTimeout(() => sink.destroy(), CUT_OFF_GRACE_MS).unref?.();
     this.finish();
   }
 
@@ -125,7 +120,7 @@ export class SseSubscriber implements FeedSubscriber {
     if (this.over) return;
     this.over = true;
     this.live = false;
-    if (this.slowTimer) clearTimeout(this.slowTimer);
+    this.slow.stop();
     if (this.ownHeartbeat) clearInterval(this.ownHeartbeat);
     this.onClosed?.();
   }

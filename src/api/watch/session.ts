@@ -2,9 +2,7 @@ import type { WatchableStore } from '../../mvcc/watchable-store.ts';
 import { Watcher, type EventBatch, type WatchOwner } from '../../mvcc/watcher-group.ts';
 import type { HeaderInfo } from '../json/encode.ts';
 import type { EventSink } from './sink.ts';
-
-/** How long a cut-off stream may still drain before its connection is destroyed. */
-const CUT_OFF_GRACE_MS = 10_000;
+import { closeAfterLastWords, SlowReader } from './slow-reader.ts';
 
 export interface WatchLimits {
   /** Bytes a stream may hold unsent before its watchers stop taking live events and fall behind. */
@@ -42,7 +40,7 @@ export class StreamWatcher extends Watcher {
 export abstract class WatchSession implements WatchOwner {
   protected readonly watchers = new Map<string, StreamWatcher>();
   protected closed = false;
-  private slowTimer: NodeJS.Timeout | undefined;
+  private readonly slow: SlowReader;
   private progressTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -51,12 +49,13 @@ export abstract class WatchSession implements WatchOwner {
     protected readonly limits: WatchLimits,
     protected readonly headerInfo: () => HeaderInfo,
   ) {
+    this.slow = new SlowReader(sink, limits, 'edgecd', (reason) => this.cutOff(reason));
     sink.onClose(() => this.close());
     sink.onDrain(() => this.drained());
   }
 
   get writable(): boolean {
-    return !this.closed && this.sink.buffered < this.limits.highWaterMark;
+    return !this.closed && !this.slow.full;
   }
 
   abstract deliver(w: Watcher, batch: EventBatch, revision: number, through: number): void;
@@ -71,35 +70,20 @@ export abstract class WatchSession implements WatchOwner {
   protected write(chunk: Uint8Array | string): void {
     if (this.closed) return;
     this.sink.write(chunk);
-    if (!this.slowTimer && this.sink.buffered >= this.limits.highWaterMark) {
-      this.slowTimer = setTimeout(() => this.cutOff(), this.limits.slowTimeoutMs);
-      this.slowTimer.unref?.();
-    }
+    this.slow.wrote();
   }
 
   private drained(): void {
-    if (this.closed || this.sink.buffered >= this.limits.highWaterMark) return;
-    if (this.slowTimer) {
-      clearTimeout(this.slowTimer);
-      this.slowTimer = undefined;
-    }
+    if (this.closed || !this.slow.drained()) return;
     this.store.kick();
   }
 
-  private cutOff(): void {
-    this.slowTimer = undefined;
+  private cutOff(reason: string): void {
     if (this.closed) return;
-    const waiting = this.sink.buffered;
-    if (waiting < this.limits.highWaterMark) return;
-    const reason = `edgecd: watch stream cut off: the client did not read for ${Math.round(this.limits.slowTimeoutMs / 1000)} s (${waiting} bytes waiting)`;
+    // The reason sits behind everything still buffered: a client that reads again soon gets it all.
     this.sink.write(this.finalMessage(reason, 8));
     this.sink.end();
-    const sink = this.sink;
-    // Once everything reached the network, the connection closes (it is not kept alive).
-    sink.onClose(() => sink.destroy());
-    // The reason sits behind everything still buffered: a client that reads again soon gets it all;
-    // one that does not is dropped, and its buffers with it.
-    setTimeout(() => sink.destroy(), CUT_OFF_GRACE_MS).unref?.();
+    closeAfterLastWords(this.sink);
     this.close();
   }
 
@@ -142,7 +126,7 @@ export abstract class WatchSession implements WatchOwner {
     this.closed = true;
     for (const w of this.watchers.values()) this.store.cancel(w);
     this.watchers.clear();
-    if (this.slowTimer) clearTimeout(this.slowTimer);
+    this.slow.stop();
     if (this.progressTimer) clearInterval(this.progressTimer);
     this.onClosed();
   }
