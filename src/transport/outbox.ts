@@ -24,8 +24,8 @@ export class Outbox {
   private lastApp = -1;
   /** Where the last waiting proposal is, when later proposals may join it. */
   private lastProp = -1;
-  /** Appends whose entries array is this outbox's own (made by joining), so it may grow. */
-  private readonly joined = new WeakSet<Message>();
+  /** Messages made by joining (their entries array is this outbox's own, so it may grow), with their entries' bytes. */
+  private readonly joined = new WeakMap<Message, number>();
 
   /** Messages pushed since the last take (some may have been left out or joined). */
   pushed = 0;
@@ -47,7 +47,7 @@ export class Outbox {
     }
     if (m.type === 'MsgApp') {
       const prev = this.at(this.lastApp, m.term);
-      if (prev && continues(prev, m) && bytes(prev) + bytes(m) <= MAX_JOINED_BYTES) {
+      if (prev && continues(prev, m) && this.bytes(prev) + bytes(m) <= MAX_JOINED_BYTES) {
         this.items[this.lastApp] = this.join(prev, m);
         return;
       }
@@ -58,7 +58,7 @@ export class Outbox {
     if (m.type === 'MsgProp') {
       const joinable = m.entries.every((e) => e.type === 'normal');
       const prev = joinable && this.lastProp >= 0 ? this.items[this.lastProp] : undefined;
-      if (prev && bytes(prev) + bytes(m) <= MAX_JOINED_BYTES) {
+      if (prev && this.bytes(prev) + bytes(m) <= MAX_JOINED_BYTES) {
         this.items[this.lastProp] = this.join(prev, m);
         return;
       }
@@ -88,12 +88,17 @@ export class Outbox {
   }
 
   private join(prev: Message, m: Message): Message {
-    if (m.entries.length === 0) return { ...prev, commit: Math.max(prev.commit, m.commit) };
+    const size = this.bytes(prev) + bytes(m);
     const out = this.joined.has(prev) ? prev : { ...prev, entries: prev.entries.slice() };
     for (const e of m.entries) out.entries.push(e);
     out.commit = Math.max(prev.commit, m.commit);
-    this.joined.add(out);
+    this.joined.set(out, size);
     return out;
+  }
+
+  /** A message's entries' bytes, kept for joined ones (they are asked again at every join). */
+  private bytes(m: Message): number {
+    return this.joined.get(m) ?? bytes(m);
   }
 
   private add(m: Message): number {
