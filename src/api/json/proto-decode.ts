@@ -1,4 +1,5 @@
 import { BASE64, BytesFieldError, type BytesEncoding } from './bytes-encoding.ts';
+import { fastDecode } from './fast-decode.ts';
 import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, T, type Node } from './go-json.ts';
 
 /**
@@ -183,6 +184,11 @@ export function decodeMessage(n: Node, desc: MessageDesc, enc: BytesEncoding = B
 
 /** Parses and decodes a request body; an empty body is the empty message. */
 export function decodeBody<R>(body: Uint8Array, desc: MessageDesc, enc: BytesEncoding = BASE64): R {
+  return (fastDecode(body, desc, enc) ?? exactDecodeBody(body, desc, enc)) as R;
+}
+
+/** decodeBody by Go's rules alone, without the shortcut. */
+export function exactDecodeBody<R>(body: Uint8Array, desc: MessageDesc, enc: BytesEncoding = BASE64): R {
   let node: Node | typeof EMPTY;
   try {
     node = parseGoJson(body);
