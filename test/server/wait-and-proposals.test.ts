@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { ErrProposalDropped } from '../../src/raft/index.ts';
 import { Proposals } from '../../src/server/proposals.ts';
 import { decodeRaftRequest } from '../../src/server/raft-request.ts';
@@ -102,4 +103,55 @@ test('a proposal that never applies times out as a timeout when a leader is know
   await assert.rejects(late, /request timed out/);
   stop();
   await assert.rejects(p.propose({ compaction: { revision: 1, physical: false } }), /server stopped/);
+});
+
+test('waiters with deadlines in and out of order: each settles once, by its trigger or at its own deadline, and no timer is left', async () => {
+  const seed = Number(process.env.EDGECD_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`wait deadlines: seed ${seed} (replay with EDGECD_SEED=${seed})`);
+  const op = fc.oneof(
+    fc.record({ register: fc.constantFrom(100, 100, 100, 50, 250, 0) }),
+    fc.record({ trigger: fc.nat(40) }),
+    fc.record({ fail: fc.nat(40) }),
+    fc.record({ advance: fc.constantFrom(0, 1, 10, 49, 50, 100, 300) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 60 }), async (ops) => {
+      const clock = new FakeClock();
+      const w = new Wait<number>(clock);
+      // The model: every waiter's deadline and how it must end.
+      const model: { deadline: number; end?: string; got?: string }[] = [];
+      const settle = (i: number, how: string) => {
+        if (model[i].got !== undefined) assert.fail(`waiter ${i} settled twice: ${model[i].got}, then ${how}`);
+        model[i].got = how;
+      };
+      for (const o of ops) {
+        if ('register' in o) {
+          const i = model.length;
+          model.push({ deadline: clock.now() + o.register });
+          w.register(`w${i}`, o.register, () => new Error(`timeout ${i}`)).then(
+            (v) => settle(i, `value ${v}`),
+            (e: Error) => settle(i, e.message),
+          );
+        } else if ('trigger' in o || 'fail' in o) {
+          const i = 'trigger' in o ? o.trigger : o.fail;
+          const open = i < model.length && model[i].end === undefined;
+          const ok = 'trigger' in o ? w.trigger(`w${i}`, i) : w.fail(`w${i}`, new Error(`failed ${i}`));
+          assert.equal(ok, open, `waiter ${i} ${open ? 'waits' : 'does not wait'} at ${clock.now()}`);
+          if (open) model[i].end = 'trigger' in o ? `value ${i}` : `failed ${i}`;
+        } else {
+          const to = clock.now() + o.advance;
+          for (const m of model) if (m.end === undefined && m.deadline <= to) m.end = `timeout ${model.indexOf(m)}`;
+          clock.advance(o.advance);
+        }
+        await flush();
+      }
+      clock.advance(1_000);
+      for (const m of model) m.end ??= `timeout ${model.indexOf(m)}`;
+      await flush();
+      assert.deepEqual(model.map((m) => m.got), model.map((m) => m.end));
+      assert.equal(w.size, 0);
+      assert.equal(clock.pending, 0, 'no timer left behind');
+    }),
+    { seed, numRuns: 500 },
+  );
 });
