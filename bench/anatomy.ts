@@ -15,6 +15,16 @@ function systemSeconds(pid: number): number {
     return 0;
   }
 }
+/** A process's read and write system calls so far (/proc/<pid>/io); zeros if it is gone. */
+function syscalls(pid: number): { r: number; w: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const get = (k: string) => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    return { r: get('syscr'), w: get('syscw') };
+  } catch {
+    return { r: 0, w: 0 };
+  }
+}
 import { startEdgecdTarget } from './targets.ts';
 import { drive, preload, type Workload } from './workloads.ts';
 
@@ -76,6 +86,7 @@ async function main(): Promise<void> {
     const cpu = () => ({
       members: t.pids().map(cpuSeconds),
       system: t.pids().map(systemSeconds),
+      calls: t.pids().map(syscalls),
       dbs: own.map((pids) => pids.reduce((s, p) => s + cpuSeconds(p), 0)),
       background: background.reduce((s, p) => s + cpuSeconds(p), 0),
     });
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
       const db = dbs[i] ? k1.db[i] : undefined;
       const db0 = dbs[i] ? k0.db[i] : undefined;
       console.log(
-        `  member ${i + 1}: CPU-s member ${per(m)} (kernel ${per(c1.system[i] - c0.system[i])})${dbs[i] ? ` + its backends ${per(d)}` : ''}; log syncs ${per(k1.fsyncs[i].count - k0.fsyncs[i].count)} (${ms(k1.fsyncs[i], k0.fsyncs[i])} ms each), applied commits ${per(k1.commits[i].count - k0.commits[i].count)} (${ms(k1.commits[i], k0.commits[i])} ms each)` +
+        `  member ${i + 1}: CPU-s member ${per(m)} (kernel ${per(c1.system[i] - c0.system[i])}; syscalls read ${per((c1.calls[i].r - c0.calls[i].r) / 1000)}k write ${per((c1.calls[i].w - c0.calls[i].w) / 1000)}k)${dbs[i] ? ` + its backends ${per(d)}` : ''}; log syncs ${per(k1.fsyncs[i].count - k0.fsyncs[i].count)} (${ms(k1.fsyncs[i], k0.fsyncs[i])} ms each), applied commits ${per(k1.commits[i].count - k0.commits[i].count)} (${ms(k1.commits[i], k0.commits[i])} ms each)` +
           (db && db0 ? `; db transactions ${per(db.commits - db0.commits)}, rows ins ${per(db.inserted - db0.inserted)} upd ${per(db.updated - db0.updated)} del ${per(db.deleted - db0.deleted)}` : ''),
       );
     });
