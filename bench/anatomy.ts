@@ -4,7 +4,7 @@
 // transactions, rows and WAL bytes each member's database took, and each member's log syncs
 // (etcd_disk_wal_fsync) and applied-state commits (etcd_disk_backend_commit).
 import postgres from 'postgres';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpuSeconds, postgresPids, postgresPidsFor } from './procs.ts';
 
 /** A process's CPU seconds in the kernel (system time); 0 if it is gone. */
@@ -24,6 +24,27 @@ function syscalls(pid: number): { r: number; w: number } {
   } catch {
     return { r: 0, w: 0 };
   }
+}
+/** CPU seconds of each thread of a process, by thread id (the main thread's id is the pid). */
+function threadSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/** The main thread, the busiest other thread (the embedded database's, when there is one) and the rest. */
+function threadSplit(before: Map<number, number>, after: Map<number, number>, pid: number): { main: number; top: number; rest: number } {
+  const d = [...after].map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const);
+  const main = d.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = d.filter(([tid]) => tid !== pid).map(([, s]) => s).sort((a, b) => b - a);
+  return { main, top: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) };
 }
 import { startEdgecdTarget } from './targets.ts';
 import { drive, preload, type Workload } from './workloads.ts';
@@ -87,6 +108,7 @@ async function main(): Promise<void> {
       members: t.pids().map(cpuSeconds),
       system: t.pids().map(systemSeconds),
       calls: t.pids().map(syscalls),
+      threads: t.pids().map(threadSeconds),
       dbs: own.map((pids) => pids.reduce((s, p) => s + cpuSeconds(p), 0)),
       background: background.reduce((s, p) => s + cpuSeconds(p), 0),
     });
@@ -110,11 +132,12 @@ async function main(): Promise<void> {
     t.urls.forEach((u, i) => {
       const m = c1.members[i] - c0.members[i];
       const d = dbs[i] ? c1.dbs[i] - c0.dbs[i] : 0;
+      const th = threadSplit(c0.threads[i], c1.threads[i], t.pids()[i]);
       total += m + d;
       const db = dbs[i] ? k1.db[i] : undefined;
       const db0 = dbs[i] ? k0.db[i] : undefined;
       console.log(
-        `  member ${i + 1}: CPU-s member ${per(m)} (kernel ${per(c1.system[i] - c0.system[i])}; syscalls read ${per((c1.calls[i].r - c0.calls[i].r) / 1000)}k write ${per((c1.calls[i].w - c0.calls[i].w) / 1000)}k)${dbs[i] ? ` + its backends ${per(d)}` : ''}; log syncs ${per(k1.fsyncs[i].count - k0.fsyncs[i].count)} (${ms(k1.fsyncs[i], k0.fsyncs[i])} ms each), applied commits ${per(k1.commits[i].count - k0.commits[i].count)} (${ms(k1.commits[i], k0.commits[i])} ms each)` +
+        `  member ${i + 1}: CPU-s member ${per(m)} (main thread ${per(th.main)}, busiest other thread ${per(th.top)}, the rest ${per(th.rest)}; kernel ${per(c1.system[i] - c0.system[i])}; syscalls read ${per((c1.calls[i].r - c0.calls[i].r) / 1000)}k write ${per((c1.calls[i].w - c0.calls[i].w) / 1000)}k)${dbs[i] ? ` + its backends ${per(d)}` : ''}; log syncs ${per(k1.fsyncs[i].count - k0.fsyncs[i].count)} (${ms(k1.fsyncs[i], k0.fsyncs[i])} ms each), applied commits ${per(k1.commits[i].count - k0.commits[i].count)} (${ms(k1.commits[i], k0.commits[i])} ms each)` +
           (db && db0 ? `; db transactions ${per(db.commits - db0.commits)}, rows ins ${per(db.inserted - db0.inserted)} upd ${per(db.updated - db0.updated)} del ${per(db.deleted - db0.deleted)}` : ''),
       );
     });
