@@ -57,6 +57,13 @@ export async function connect(url: string, opts: postgres.Options<Record<string,
 }
 
 /**
+ * A Postgres array literal of integers ('{1,2,3}') for a statement to cast (::bigint[], ::int[]):
+ * postgres.js would escape each element of a JS array with two regex replaces and quote it, which
+ * measured 40-120 us more of this process's CPU for one 28-row log insert (each run of 2,000).
+ */
+export const intArray = (xs: readonly (number | bigint)[]): string => `{${xs.join(',')}}`;
+
+/**
  * libpq's way to name a Unix socket, `postgres://user@/db?host=/var/run/postgresql`, which
  * postgres.js does not read. A local socket costs far less per statement than loopback TCP.
  */

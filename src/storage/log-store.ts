@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type postgres from 'postgres';
-import type { Connection, Sql } from './db.ts';
+import { intArray, type Connection, type Sql } from './db.ts';
 import type { HardStateRow, LogBatch, SnapshotMeta, StoredEntry } from './rows.ts';
 import { raftState } from './schema.ts';
 import { installSnapshot } from './snapshot-file.ts';
@@ -28,7 +28,7 @@ function insertEntries(sql: Sql | postgres.TransactionSql, e: StoredEntry[]): po
   const blob = Buffer.concat(e.map((x) => x.data)).toString('base64');
   return sql`INSERT INTO raft_log (idx, term, kind, data)
     SELECT ${e[0].index}::bigint + n - 1, t, k, substring(blob.b FROM o FOR l)
-    FROM (SELECT decode(${blob}::text, 'base64') AS b OFFSET 0) AS blob, unnest(${e.map((x) => x.term)}::bigint[], ${e.map((x) => x.kind)}::smallint[], ${offs}::int[], ${lens}::int[]) WITH ORDINALITY AS u(t, k, o, l, n)`;
+    FROM (SELECT decode(${blob}::text, 'base64') AS b OFFSET 0) AS blob, unnest(${intArray(e.map((x) => x.term))}::bigint[], ${intArray(e.map((x) => x.kind))}::smallint[], ${intArray(offs)}::int[], ${intArray(lens)}::int[]) WITH ORDINALITY AS u(t, k, o, l, n)`;
 }
 
 /** The raft log, hard state and snapshot metadata in the member's Postgres; the hot statements are raw. */

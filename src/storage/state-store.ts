@@ -1,6 +1,6 @@
 import { eq, sql as dsql } from 'drizzle-orm';
 import type postgres from 'postgres';
-import type { Connection, Sql } from './db.ts';
+import { intArray, type Connection, type Sql } from './db.ts';
 import type { AppliedBatch, LeaseRow, MemberRow, RevisionRow } from './rows.ts';
 import { exportSnapshot } from './snapshot-file.ts';
 import { meta } from './schema.ts';
@@ -85,7 +85,7 @@ export class PgStateStore implements StateStore {
     const out = new Map<string, { value: string; lease: bigint }>();
     if (revs.length === 0) return out;
     const rows = await this.sql`SELECT kv.main::float8 AS main, kv.sub, kv.value, kv.lease::text AS lease FROM kv
-      JOIN unnest(${revs.map((r) => r.main)}::bigint[], ${revs.map((r) => r.sub)}::int[]) AS w(m, s) ON kv.main = w.m AND kv.sub = w.s`;
+      JOIN unnest(${intArray(revs.map((r) => r.main))}::bigint[], ${intArray(revs.map((r) => r.sub))}::int[]) AS w(m, s) ON kv.main = w.m AND kv.sub = w.s`;
     for (const r of rows) out.set(`${r.main}.${r.sub}`, { value: latin1(r.value), lease: BigInt(r.lease) });
     return out;
   }
@@ -162,11 +162,11 @@ export function appliedStatements(tx: Tx, b: AppliedBatch): postgres.PendingQuer
       all += x.key + x.value;
     }
     q.push(tx`INSERT INTO kv (main, sub, key, value, create_rev, version, lease, tombstone)
-      SELECT m, s, substring(blob.b FROM o FOR kl), substring(blob.b FROM o + kl FOR vl), c, ver, l, t::bool
+      SELECT m, s, substring(blob.b FROM o FOR kl), substring(blob.b FROM o + kl FOR vl), c, ver, l, t = 1
       FROM (SELECT decode(${Buffer.from(all, 'latin1').toString('base64')}::text, 'base64') AS b OFFSET 0) AS blob, unnest(
-        ${r.map((x) => x.main)}::bigint[], ${r.map((x) => x.sub)}::int[], ${offs}::int[], ${r.map((x) => x.key.length)}::int[],
-        ${r.map((x) => x.value.length)}::int[], ${r.map((x) => x.createRev)}::bigint[], ${r.map((x) => x.version)}::bigint[],
-        ${r.map((x) => x.lease.toString())}::bigint[], ${r.map((x) => (x.tombstone ? 't' : 'f'))}::text[]) AS u(m, s, o, kl, vl, c, ver, l, t)
+        ${intArray(r.map((x) => x.main))}::bigint[], ${intArray(r.map((x) => x.sub))}::int[], ${intArray(offs)}::int[], ${intArray(r.map((x) => x.key.length))}::int[],
+        ${intArray(r.map((x) => x.value.length))}::int[], ${intArray(r.map((x) => x.createRev))}::bigint[], ${intArray(r.map((x) => x.version))}::bigint[],
+        ${intArray(r.map((x) => x.lease))}::bigint[], ${intArray(r.map((x) => (x.tombstone ? 1 : 0)))}::int[]) AS u(m, s, o, kl, vl, c, ver, l, t)
       ON CONFLICT (main, sub) DO NOTHING`);
   }
   for (const rev of b.compactions) {
