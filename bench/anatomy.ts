@@ -25,6 +25,22 @@ function syscalls(pid: number): { r: number; w: number } {
     return { r: 0, w: 0 };
   }
 }
+/** A process's context switches so far, summed over its threads: voluntary (it waited) and not (it was preempted). */
+function switches(pid: number): { v: number; n: number } {
+  let v = 0;
+  let n = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      v += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+      n += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(st)?.[1] ?? 0);
+    }
+  } catch {
+    // gone
+  }
+  return { v, n };
+}
+
 /** CPU seconds of each thread of a process, by thread id (the main thread's id is the pid). */
 function threadSeconds(pid: number): Map<number, number> {
   const out = new Map<number, number>();
@@ -109,6 +125,7 @@ async function main(): Promise<void> {
       system: t.pids().map(systemSeconds),
       calls: t.pids().map(syscalls),
       threads: t.pids().map(threadSeconds),
+      switches: t.pids().map(switches),
       dbs: own.map((pids) => pids.reduce((s, p) => s + cpuSeconds(p), 0)),
       background: background.reduce((s, p) => s + cpuSeconds(p), 0),
     });
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
       const db = dbs[i] ? k1.db[i] : undefined;
       const db0 = dbs[i] ? k0.db[i] : undefined;
       console.log(
-        `  member ${i + 1}: CPU-s member ${per(m)} (main thread ${per(th.main)}, busiest other thread ${per(th.top)}, the rest ${per(th.rest)}; kernel ${per(c1.system[i] - c0.system[i])}; syscalls read ${per((c1.calls[i].r - c0.calls[i].r) / 1000)}k write ${per((c1.calls[i].w - c0.calls[i].w) / 1000)}k)${dbs[i] ? ` + its backends ${per(d)}` : ''}; log syncs ${per(k1.fsyncs[i].count - k0.fsyncs[i].count)} (${ms(k1.fsyncs[i], k0.fsyncs[i])} ms each), applied commits ${per(k1.commits[i].count - k0.commits[i].count)} (${ms(k1.commits[i], k0.commits[i])} ms each)` +
+        `  member ${i + 1}: CPU-s member ${per(m)} (main thread ${per(th.main)}, busiest other thread ${per(th.top)}, the rest ${per(th.rest)}; kernel ${per(c1.system[i] - c0.system[i])}; syscalls read ${per((c1.calls[i].r - c0.calls[i].r) / 1000)}k write ${per((c1.calls[i].w - c0.calls[i].w) / 1000)}k; context switches voluntary ${per((c1.switches[i].v - c0.switches[i].v) / 1000)}k preempted ${per((c1.switches[i].n - c0.switches[i].n) / 1000)}k)${dbs[i] ? ` + its backends ${per(d)}` : ''}; log syncs ${per(k1.fsyncs[i].count - k0.fsyncs[i].count)} (${ms(k1.fsyncs[i], k0.fsyncs[i])} ms each), applied commits ${per(k1.commits[i].count - k0.commits[i].count)} (${ms(k1.commits[i], k0.commits[i])} ms each)` +
           (db && db0 ? `; db transactions ${per(db.commits - db0.commits)}, rows ins ${per(db.inserted - db0.inserted)} upd ${per(db.updated - db0.updated)} del ${per(db.deleted - db0.deleted)}` : ''),
       );
     });
