@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import type { BytesEncoding } from './bytes-encoding.ts';
-import type { FieldDesc, MessageDesc } from './proto-decode.ts';
+import type { FieldDesc, MessageDesc } from './message-desc.ts';
 
 /**
  * A shortcut for the request bodies clients nearly always send: printable ASCII JSON without

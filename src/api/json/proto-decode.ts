@@ -1,5 +1,6 @@
 import { BASE64, BytesFieldError, type BytesEncoding } from './bytes-encoding.ts';
 import { fastDecode } from './fast-decode.ts';
+import type { FieldDesc, Kind, MessageDesc } from './message-desc.ts';
 import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, T, type Node } from './go-json.ts';
 
 /**
@@ -11,28 +12,7 @@ import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, T, type 
 
 export class DecodeError extends Error {}
 
-export type Scalar = 'bytes' | 'string' | 'bool' | 'int64' | 'uint64' | 'int32' | 'int64n' | 'uint64n';
-
-export interface EnumDesc {
-  goName: string;
-  values: Record<string, number>;
-}
-
-export interface MessageDesc {
-  goName: string;
-  fields: FieldDesc[];
-}
-
-export type Kind = Scalar | { enum: EnumDesc } | { message: () => MessageDesc } | { repeated: Kind };
-
-export interface FieldDesc {
-  /** The proto field name; its lowerCamelCase form is derived. */
-  name: string;
-  /** Property name in the decoded object (defaults to the camelCase name). */
-  prop?: string;
-  kind: Kind;
-  oneof?: boolean;
-}
+export type { EnumDesc, FieldDesc, Kind, MessageDesc, Scalar } from './message-desc.ts';
 
 const camelCache = new Map<string, string>();
 /** lowerCamelCase of a proto field name, as protoc's json_name (cached: it sits on every decode). */
