@@ -86,7 +86,10 @@ test("a streaming body outlives Node's request timeout; the same route without t
     });
   try {
     assert.equal(await hold('/stream'), '012345', 'held 1.2 s, three request timeouts');
-    assert.match(await hold('/plain'), /\|cut$/);
+    // Cut: the socket errors, or (when the cut lands before the echo reached the client) the answer
+    // ends short; either way the plain route never echoes the whole body.
+    const plain = await hold('/plain');
+    assert.ok(plain.endsWith('|cut') || plain.length < '012345'.length, `the plain route was not cut: ${JSON.stringify(plain)}`);
   } finally {
     await closeServers(servers);
   }
