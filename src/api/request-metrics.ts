@@ -28,7 +28,7 @@ export function slowRequests(method: string, log: SlowRequestLog, now = () => pe
 /**
  * Per-route request metrics under gRPC's names, as etcd's gateway requests are counted: the label
  * children are made once per route (and per code), so a request pays two increments and a
- * histogram observation, no label hashing.
+ * histogram observation (prom-client still hashes the labels in each: ~1.6-2.5 us a request here).
  */
 export function requestMetrics(metrics: Metrics, onSlow?: SlowRequestLog): (route: string) => RouteMetrics | undefined {
   return (route) => {
