@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import type { BytesEncoding } from './bytes-encoding.ts';
-import type { FieldDesc, MessageDesc } from './message-desc.ts';
+import { camel as camelOf, type FieldDesc, type MessageDesc } from './message-desc.ts';
 
 /**
  * A shortcut for the request bodies clients nearly always send: printable ASCII JSON without
@@ -105,7 +105,7 @@ const readers: Record<string, (x: unknown) => unknown> = {
 const EMPTY: Record<string, unknown> = { bytes: '', string: '', bool: false, int64: 0, uint64: 0, int32: 0, int64n: 0n, uint64n: 0n };
 
 function planField(f: FieldDesc): PlannedField {
-  const camel = f.name.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
+  const camel = camelOf(f.name);
   const scalar = typeof f.kind === 'string';
   return {
     name: f.name,

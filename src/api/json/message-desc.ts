@@ -22,3 +22,14 @@ export interface FieldDesc {
   kind: Kind;
   oneof?: boolean;
 }
+
+const camelCache = new Map<string, string>();
+/** lowerCamelCase of a proto field name, as protoc's json_name (cached: it sits on every decode). */
+export const camel = (s: string): string => {
+  let c = camelCache.get(s);
+  if (c === undefined) {
+    c = s.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
+    camelCache.set(s, c);
+  }
+  return c;
+};

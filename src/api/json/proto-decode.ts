@@ -1,6 +1,6 @@
 import { BASE64, BytesFieldError, type BytesEncoding } from './bytes-encoding.ts';
 import { fastDecode } from './fast-decode.ts';
-import type { FieldDesc, Kind, MessageDesc } from './message-desc.ts';
+import { camel, type FieldDesc, type Kind, type MessageDesc } from './message-desc.ts';
 import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, T, type Node } from './go-json.ts';
 
 /**
@@ -13,17 +13,6 @@ import { decodeString, EMPTY, JsonSyntaxError, parseGoJson, parseWhole, T, type 
 export class DecodeError extends Error {}
 
 export type { EnumDesc, FieldDesc, Kind, MessageDesc, Scalar } from './message-desc.ts';
-
-const camelCache = new Map<string, string>();
-/** lowerCamelCase of a proto field name, as protoc's json_name (cached: it sits on every decode). */
-const camel = (s: string): string => {
-  let c = camelCache.get(s);
-  if (c === undefined) {
-    c = s.replace(/_([a-z0-9])/g, (_m, x: string) => x.toUpperCase());
-    camelCache.set(s, c);
-  }
-  return c;
-};
 
 const typeName = (n: Node): string =>
   n.t === T.Obj ? 'object' : n.t === T.Arr ? 'array' : n.t === T.Str ? 'string' : n.t === T.Num ? 'number' : 'bool';
