@@ -83,7 +83,13 @@ export async function runCase(base: string, c: WatchCase, state: { rev: number }
     while (count < n && Date.now() < deadline) await new Promise<void>((r) => ((wake = r), setTimeout(r, 20)));
   };
   if (c.after?.length) {
+    // The writes follow the stream's answers to its requests, as a client's would: a server that
+    // answers each create after its own check (the edge proxy) may otherwise see a write first.
     await waitLines(1, 3000);
+    for (let seen = -1; seen !== count; ) {
+      seen = count;
+      await sleep(100);
+    }
     for (const s of c.after) {
       state.rev = await post(base, s, state.rev);
       await sleep(30);
