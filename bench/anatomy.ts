@@ -3,9 +3,8 @@
 // seconds of each member process and of each member's Postgres backends, the database
 // transactions, rows and WAL bytes each member's database took, and each member's log syncs
 // (etcd_disk_wal_fsync) and applied-state commits (etcd_disk_backend_commit).
-import postgres from 'postgres';
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpuSeconds, postgresPids, postgresPidsFor } from './procs.ts';
+import { cpuSeconds, pgClient, postgresPids, postgresPidsFor } from './procs.ts';
 
 /** A process's CPU seconds in the kernel (system time); 0 if it is gone. */
 function systemSeconds(pid: number): number {
@@ -79,7 +78,7 @@ interface DbStats {
 
 async function dbStats(url: string): Promise<DbStats> {
   const name = new URL(url).pathname.slice(1);
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = pgClient(url);
   try {
     const [r] = await sql<{ c: string; i: string; u: string; d: string }[]>`SELECT xact_commit AS c, tup_inserted AS i, tup_updated AS u, tup_deleted AS d FROM pg_stat_database WHERE datname = ${name}`;
     return { commits: Number(r.c), inserted: Number(r.i), updated: Number(r.u), deleted: Number(r.d) };
@@ -89,7 +88,7 @@ async function dbStats(url: string): Promise<DbStats> {
 }
 
 async function walBytes(url: string): Promise<number> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const sql = pgClient(url);
   try {
     const [r] = await sql<{ b: string }[]>`SELECT wal_bytes AS b FROM pg_stat_wal`;
     return Number(r.b);

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
+import { unixSocket } from '../src/storage/db.ts';
 
 /** CPU seconds (user + system) a process has used so far; 0 if it is gone. */
 export function cpuSeconds(pid: number): number {
@@ -35,10 +36,16 @@ export function postgresPids(): number[] {
  * background processes (WAL writer, checkpointer, ...), without the backends of anyone else's
  * databases (tests running beside a benchmark would otherwise count).
  */
+/** A client for a member's database URL, whether it names a TCP address or a Unix socket (?host=/dir). */
+export function pgClient(url: string): postgres.Sql {
+  const { url: u, path } = unixSocket(url);
+  return postgres(u, { max: 1, path, onnotice: () => {} });
+}
+
 export async function postgresPidsFor(databaseUrls: string[]): Promise<number[]> {
   if (databaseUrls.length === 0) return [];
   const names = databaseUrls.map((u) => new URL(u).pathname.slice(1));
-  const sql = postgres(databaseUrls[0], { max: 1, onnotice: () => {} });
+  const sql = pgClient(databaseUrls[0]);
   try {
     const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = ANY(${names}) OR backend_type <> 'client backend'`;
     return rows.map((r) => r.pid);
