@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase } from '../test/helpers/pg.ts';
+import { freePort } from '../test/helpers/server.ts';
 import { cpuSeconds, postgresPidsFor } from './procs.ts';
 import { haveEtcd, startEtcdTarget } from './targets.ts';
 import { drive, preload, type Workload } from './workloads.ts';
@@ -61,7 +62,7 @@ else http.createServer((req, res) => {
 async function bare(processes: number): Promise<number> {
   const file = path.join(os.tmpdir(), 'edgecd-bench-floor.cjs');
   writeFileSync(file, SERVER);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const p: ChildProcess = spawn(process.execPath, [file, String(processes), String(port)], { stdio: 'ignore' });
   try {
     const url = `http://127.0.0.1:${port}`;
@@ -107,7 +108,8 @@ async function durable(members: number): Promise<Measured> {
     store === 'embedded'
       ? Array.from({ length: members }, (_, i) => ({ url: `embedded:${path.join(tmp, `m${i}`)}`, drop: async () => {} }))
       : await Promise.all(Array.from({ length: members }, () => createTestDatabase('edgecd_floor')));
-  const ports = dbs.map(() => 20000 + Math.floor(Math.random() * 20000));
+  const ports: number[] = [];
+  for (const _ of dbs) ports.push(await freePort());
   const procs: ChildProcess[] = [];
   try {
     for (let i = members - 1; i >= 0; i--) {
