@@ -4,7 +4,9 @@
 // transactions, rows and WAL bytes each member's database took, and each member's log syncs
 // (etcd_disk_wal_fsync) and applied-state commits (etcd_disk_backend_commit).
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpuSeconds, pgClient, postgresPids, postgresPidsFor } from './procs.ts';
+import { cpuSeconds, pgClient, postgresPids, postgresPidsFor, statSeconds } from './procs.ts';
+import { startEdgecdTarget } from './targets.ts';
+import { drive, preload, type Workload } from './workloads.ts';
 
 /** A process's CPU seconds in the kernel (system time); 0 if it is gone. */
 function systemSeconds(pid: number): number {
@@ -44,10 +46,7 @@ function switches(pid: number): { v: number; n: number } {
 function threadSeconds(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
-      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
-    }
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(Number(tid), statSeconds(`/proc/${pid}/task/${tid}/stat`));
   } catch {
     // gone
   }
@@ -61,8 +60,6 @@ function threadSplit(before: Map<number, number>, after: Map<number, number>, pi
   const others = d.filter(([tid]) => tid !== pid).map(([, s]) => s).sort((a, b) => b - a);
   return { main, top: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) };
 }
-import { startEdgecdTarget } from './targets.ts';
-import { drive, preload, type Workload } from './workloads.ts';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);

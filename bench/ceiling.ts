@@ -4,6 +4,7 @@
 // What a member with a database does beyond this is the database's share.
 // --bare: Node's own floor instead: a plain node:http server that reads each body, JSON.parses it
 // and answers a put's JSON, with no gateway, no member and no database.
+import http from 'node:http';
 import { createApp } from '../src/api/app.ts';
 import { closeServers, serveNode } from '../src/api/serve-node.ts';
 import { systemClock } from '../src/server/clock.ts';
@@ -16,8 +17,6 @@ const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : def;
 };
-
-import http from 'node:http';
 
 const BARE_ANSWER = JSON.stringify({ header: { cluster_id: '14841639068965178418', member_id: '10276657743932975437', revision: '2', raft_term: '2' } });
 

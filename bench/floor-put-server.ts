@@ -16,7 +16,9 @@ import { unixSocket } from '../src/storage/db.ts';
 const [role, portArg, dbUrl, followerArg] = process.argv.slice(2);
 const followers = followerArg ? followerArg.split(',') : [];
 const embedded = dbUrl.startsWith('embedded:') ? await startEmbedded(dbUrl.slice('embedded:'.length)) : undefined;
-const sql = embedded ? postgres(embedded.url, { ...EMBEDDED_CLIENT_OPTIONS }) : postgres(unixSocket(dbUrl).url, { max: 1, path: unixSocket(dbUrl).path, onnotice: () => {} });
+const socket = unixSocket(dbUrl);
+const sql = embedded ? postgres(embedded.url, { ...EMBEDDED_CLIENT_OPTIONS }) : postgres(socket.url, { max: 1, path: socket.path, onnotice: () => {} });
+const rowPerBatch = process.env.EDGECD_FLOOR_ROWS === 'batch';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
 let index = 0;
 let revision = 1000;
@@ -40,7 +42,7 @@ async function flush() {
     const data: string[] = [];
     for (const b of batch) for (const r of b.rows) { idx.push(++index); data.push(r); }
     try {
-      if (process.env.EDGECD_FLOOR_ROWS === 'batch') await sql`INSERT INTO floor_log (idx, data) VALUES (${idx[idx.length - 1]}, ${JSON.stringify(data)})`;
+      if (rowPerBatch) await sql`INSERT INTO floor_log (idx, data) VALUES (${idx[idx.length - 1]}, ${JSON.stringify(data)})`;
       else await sql`INSERT INTO floor_log (idx, data) SELECT * FROM unnest(${`{${idx.join(',')}}`}::bigint[], ${data}::text[])`;
       for (const b of batch) b.resolve();
     } catch (e) {

@@ -59,6 +59,15 @@ else http.createServer((req, res) => {
 }).listen(port, '127.0.0.1');
 `;
 
+/** Waits until a floor server answers (an embedded database takes seconds to open). */
+async function up(url: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await fetch(`${url}/v3/kv/range`, { method: 'POST', body: '{}' }).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
 async function bare(processes: number): Promise<number> {
   const file = path.join(os.tmpdir(), 'edgecd-bench-floor.cjs');
   writeFileSync(file, SERVER);
@@ -66,24 +75,13 @@ async function bare(processes: number): Promise<number> {
   const p: ChildProcess = spawn(process.execPath, [file, String(processes), String(port)], { stdio: 'ignore' });
   try {
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
-      if (await fetch(`${url}/v3/kv/range`, { method: 'POST', body: '{}' }).then(() => true, () => false)) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await up(url);
     return (await drive([url], workload, clients, seconds, 'wrk')).rps;
   } finally {
     p.kill('SIGTERM');
     await new Promise((r) => p.once('exit', r));
   }
 }
-
-const up = async (url: string) => {
-  for (let i = 0; i < 600; i++) {
-    if (await fetch(`${url}/v3/kv/range`, { method: 'POST', body: '{}' }).then(() => true, () => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-};
 
 interface Measured {
   rps: number;

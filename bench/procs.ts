@@ -5,8 +5,13 @@ import { unixSocket } from '../src/storage/db.ts';
 
 /** CPU seconds (user + system) a process has used so far; 0 if it is gone. */
 export function cpuSeconds(pid: number): number {
+  return statSeconds(`/proc/${pid}/stat`);
+}
+
+/** User + system CPU seconds from a /proc stat file (a process's or one thread's); 0 if it is gone. */
+export function statSeconds(file: string): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
